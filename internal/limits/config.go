@@ -1,0 +1,346 @@
+package limits
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Config is the circuit-breaker document (the seed's JSON format):
+//
+//	{"global": {"enabled": true, "actions": {"Read:count": 500, "Write:bytes": 1073741824}},
+//	 "buckets": {"mybucket": {"enabled": true, "actions": {"Read:count": 100}}}}
+//
+// The zero Config has no limits.
+type Config struct {
+	Global  *Section            `json:"global,omitempty"`
+	Buckets map[string]*Section `json:"buckets,omitempty"`
+}
+
+// Section is the global section or one bucket's section. A disabled
+// section keeps its limits but does not apply them.
+type Section struct {
+	Enabled bool `json:"enabled"`
+	// Actions maps "<Action>:<Type>" (e.g. "Write:bytes") to a limit:
+	// simultaneous requests for "count", simultaneous declared request
+	// bytes for "bytes". 0 blocks the action.
+	Actions map[string]int64 `json:"actions,omitempty"`
+}
+
+// Limit types.
+const (
+	TypeCount = "count"
+	TypeBytes = "bytes"
+)
+
+// ActionNames are the actions a limit may name, in display order.
+var ActionNames = []string{"Read", "Write", "List", "Tagging", "Admin"}
+
+// ConfigError is a configuration that cannot be used. Field names the
+// offending part of the document, e.g. `buckets.photos.actions."Read:cnt"`.
+type ConfigError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Field == "" {
+		return "limits: invalid circuit breaker config: " + e.Reason
+	}
+	return "limits: invalid circuit breaker config: " + e.Field + ": " + e.Reason
+}
+
+// bucketNameRE is the S3 bucket naming rule (lowercase letters, digits,
+// dots and hyphens, 3 to 63 characters, starting and ending alphanumeric).
+var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// ValidBucketName reports whether name is a valid S3 bucket name.
+func ValidBucketName(name string) bool {
+	return bucketNameRE.MatchString(name) && !strings.Contains(name, "..")
+}
+
+// ParseKey splits and canonicalises an action key. It accepts the
+// canonical "Read:count" / "Write:bytes" as well as the type names that
+// SeaweedFS writes ("Count", "MB"; an MB entry's value is already bytes).
+// Action names are matched case-insensitively.
+func ParseKey(key string) (action, typ string, err error) {
+	a, t, ok := strings.Cut(key, ":")
+	if !ok {
+		return "", "", fmt.Errorf("action key %q must be <Action>:<count|bytes>", key)
+	}
+	action = canonicalAction(a)
+	if action == "" {
+		return "", "", fmt.Errorf("unknown action %q in %q (allowed: %s)", a, key, strings.Join(ActionNames, ", "))
+	}
+	switch strings.ToLower(t) {
+	case "count":
+		typ = TypeCount
+	case "bytes", "mb":
+		typ = TypeBytes
+	default:
+		return "", "", fmt.Errorf("unknown limit type %q in %q (allowed: count, bytes)", t, key)
+	}
+	return action, typ, nil
+}
+
+func canonicalAction(a string) string {
+	for _, n := range ActionNames {
+		if strings.EqualFold(a, n) {
+			return n
+		}
+	}
+	return ""
+}
+
+// rawSection accepts values as numbers or as JSON strings (SeaweedFS
+// writes int64 values as strings).
+type rawSection struct {
+	Enabled bool                       `json:"enabled"`
+	Actions map[string]json.RawMessage `json:"actions"`
+}
+
+type rawConfig struct {
+	Global  *rawSection            `json:"global"`
+	Buckets map[string]*rawSection `json:"buckets"`
+}
+
+// ParseConfig parses and validates a circuit-breaker document. Empty or
+// whitespace-only input is an empty Config. The result is canonical: keys
+// are "<Action>:count" or "<Action>:bytes".
+func ParseConfig(data []byte) (*Config, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return &Config{}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var raw rawConfig
+	if err := dec.Decode(&raw); err != nil {
+		return nil, &ConfigError{Reason: "not valid JSON: " + err.Error()}
+	}
+	if dec.More() {
+		return nil, &ConfigError{Reason: "trailing data after the JSON document"}
+	}
+	cfg := &Config{}
+	if raw.Global != nil {
+		s, err := parseSection("global", raw.Global)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Global = s
+	}
+	if len(raw.Buckets) > 0 {
+		cfg.Buckets = make(map[string]*Section, len(raw.Buckets))
+		for name, rs := range raw.Buckets {
+			field := "buckets." + strconv.Quote(name)
+			if !ValidBucketName(name) {
+				return nil, &ConfigError{Field: field, Reason: "invalid bucket name"}
+			}
+			if rs == nil {
+				return nil, &ConfigError{Field: field, Reason: "section is null"}
+			}
+			s, err := parseSection(field, rs)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Buckets[name] = s
+		}
+	}
+	return cfg, nil
+}
+
+func parseSection(field string, rs *rawSection) (*Section, error) {
+	s := &Section{Enabled: rs.Enabled, Actions: make(map[string]int64, len(rs.Actions))}
+	for key, rv := range rs.Actions {
+		kf := field + ".actions." + strconv.Quote(key)
+		action, typ, err := ParseKey(key)
+		if err != nil {
+			return nil, &ConfigError{Field: kf, Reason: err.Error()}
+		}
+		v, err := parseValue(rv)
+		if err != nil {
+			return nil, &ConfigError{Field: kf, Reason: err.Error()}
+		}
+		ck := action + ":" + typ
+		if _, dup := s.Actions[ck]; dup {
+			return nil, &ConfigError{Field: kf, Reason: "duplicates " + strconv.Quote(ck)}
+		}
+		s.Actions[ck] = v
+	}
+	return s, nil
+}
+
+func parseValue(rv json.RawMessage) (int64, error) {
+	t := bytes.TrimSpace(rv)
+	if len(t) > 0 && t[0] == '"' {
+		var s string
+		if err := json.Unmarshal(t, &s); err != nil {
+			return 0, fmt.Errorf("value %s is not a non-negative integer", t)
+		}
+		t = []byte(strings.TrimSpace(s))
+	}
+	v, err := strconv.ParseInt(string(t), 10, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("value %s is not a non-negative integer", rv)
+	}
+	return v, nil
+}
+
+// Validate checks a Config built in code (ParseConfig output is valid).
+func (c *Config) Validate() error {
+	if c == nil {
+		return nil
+	}
+	check := func(field string, s *Section) error {
+		if s == nil {
+			return &ConfigError{Field: field, Reason: "section is null"}
+		}
+		for k, v := range s.Actions {
+			a, t, err := ParseKey(k)
+			if err != nil {
+				return &ConfigError{Field: field + ".actions." + strconv.Quote(k), Reason: err.Error()}
+			}
+			if a+":"+t != k {
+				return &ConfigError{Field: field + ".actions." + strconv.Quote(k), Reason: "not canonical; use " + strconv.Quote(a+":"+t)}
+			}
+			if v < 0 {
+				return &ConfigError{Field: field + ".actions." + strconv.Quote(k), Reason: "negative limit"}
+			}
+		}
+		return nil
+	}
+	if c.Global != nil {
+		if err := check("global", c.Global); err != nil {
+			return err
+		}
+	}
+	for name, s := range c.Buckets {
+		if !ValidBucketName(name) {
+			return &ConfigError{Field: "buckets." + strconv.Quote(name), Reason: "invalid bucket name"}
+		}
+		if err := check("buckets."+strconv.Quote(name), s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy of c.
+func (c *Config) Clone() *Config {
+	out := &Config{}
+	if c == nil {
+		return out
+	}
+	if c.Global != nil {
+		out.Global = c.Global.clone()
+	}
+	if c.Buckets != nil {
+		out.Buckets = make(map[string]*Section, len(c.Buckets))
+		for k, s := range c.Buckets {
+			out.Buckets[k] = s.clone()
+		}
+	}
+	return out
+}
+
+func (s *Section) clone() *Section {
+	c := &Section{Enabled: s.Enabled, Actions: make(map[string]int64, len(s.Actions))}
+	for k, v := range s.Actions {
+		c.Actions[k] = v
+	}
+	return c
+}
+
+// Marshal returns the canonical document: indented JSON with sorted keys
+// and a trailing newline.
+func (c *Config) Marshal() ([]byte, error) {
+	if c == nil {
+		c = &Config{}
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// BucketNames returns the configured bucket names, sorted.
+func (c *Config) BucketNames() []string {
+	names := make([]string, 0, len(c.Buckets))
+	for n := range c.Buckets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LoadConfigFile reads and parses a circuit-breaker file. A missing file
+// is an empty Config (no limits), not an error.
+func LoadConfigFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Config{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// WriteConfigFile validates c and writes it atomically: a temporary file
+// in the same directory is written, synced and renamed over path, so a
+// reader sees the old file or the new one, never half of one.
+func WriteConfigFile(path string, c *Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	data, err := c.Marshal()
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, data, 0o644)
+}
+
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("limits: write %s: %w", tmp, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return fmt.Errorf("limits: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("limits: sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every check and test of s3limit. Needs only Go; test peers are
+# installed here, pinned, into a cache outside the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CACHE_DIR="${S3LIMIT_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/s3limit-test}"
+mkdir -p "$CACHE_DIR/bin"
+# Tests build their own clients; a CA bundle from the environment would
+# make the AWS config loader refuse custom HTTP clients.
+unset AWS_CA_BUNDLE
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go test"
+go test -count=1 -timeout 20m ./...
+
+step "go test -race (concurrency-heavy packages)"
+go test -count=1 -race -timeout 15m ./bandwidth/ ./internal/limits/
+
+step "fuzz (short runs)"
+fuzz() { # package target
+  go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-5s}" "$1"
+}
+while read -r pkg target; do
+  [ -n "$pkg" ] && fuzz "$pkg" "$target"
+done < <(grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
+  d=$(dirname "$f"); grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //' | sed "s|^|$d |"; done)
+
+step "all tests passed"
