@@ -49,6 +49,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
+		"serve":   {"run the S3 server (embedded store, or a gateway with -upstream)", runServe},
+		"shell":   {"edit circuit-breaker limits of a running server or a config file", runShell},
 	}
 }
 

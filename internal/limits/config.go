@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,13 +57,26 @@ func (e *ConfigError) Error() string {
 	return "limits: invalid circuit breaker config: " + e.Field + ": " + e.Reason
 }
 
-// bucketNameRE is the S3 bucket naming rule (lowercase letters, digits,
-// dots and hyphens, 3 to 63 characters, starting and ending alphanumeric).
-var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-
-// ValidBucketName reports whether name is a valid S3 bucket name.
+// ValidBucketName reports whether name is a valid S3 bucket name:
+// lowercase letters, digits, dots and hyphens, 3 to 63 characters,
+// starting and ending with a letter or digit, without "..".
 func ValidBucketName(name string) bool {
-	return bucketNameRE.MatchString(name) && !strings.Contains(name, "..")
+	if len(name) < 3 || len(name) > 63 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '.' || c == '-') && i > 0 && i < len(name)-1:
+			if c == '.' && name[i-1] == '.' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ParseKey splits and canonicalises an action key. It accepts the
@@ -103,8 +115,20 @@ func canonicalAction(a string) string {
 // rawSection accepts values as numbers or as JSON strings (SeaweedFS
 // writes int64 values as strings).
 type rawSection struct {
-	Enabled bool                       `json:"enabled"`
-	Actions map[string]json.RawMessage `json:"actions"`
+	Enabled bool                `json:"enabled"`
+	Actions map[string]rawValue `json:"actions"`
+}
+
+// rawValue is a limit as written in the file. Decoding never fails: the
+// error is kept and reported by parseSection with the field's name.
+type rawValue struct {
+	v   int64
+	err error
+}
+
+func (r *rawValue) UnmarshalJSON(b []byte) error {
+	r.v, r.err = parseValue(b)
+	return nil
 }
 
 type rawConfig struct {
@@ -125,12 +149,12 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, &ConfigError{Reason: "not valid JSON: " + err.Error()}
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
 		return nil, &ConfigError{Reason: "trailing data after the JSON document"}
 	}
 	cfg := &Config{}
 	if raw.Global != nil {
-		s, err := parseSection("global", raw.Global)
+		s, err := parseSection("", raw.Global)
 		if err != nil {
 			return nil, err
 		}
@@ -139,14 +163,13 @@ func ParseConfig(data []byte) (*Config, error) {
 	if len(raw.Buckets) > 0 {
 		cfg.Buckets = make(map[string]*Section, len(raw.Buckets))
 		for name, rs := range raw.Buckets {
-			field := "buckets." + strconv.Quote(name)
 			if !ValidBucketName(name) {
-				return nil, &ConfigError{Field: field, Reason: "invalid bucket name"}
+				return nil, &ConfigError{Field: sectionField(name), Reason: "invalid bucket name"}
 			}
 			if rs == nil {
-				return nil, &ConfigError{Field: field, Reason: "section is null"}
+				return nil, &ConfigError{Field: sectionField(name), Reason: "section is null"}
 			}
-			s, err := parseSection(field, rs)
+			s, err := parseSection(name, rs)
 			if err != nil {
 				return nil, err
 			}
@@ -156,28 +179,45 @@ func ParseConfig(data []byte) (*Config, error) {
 	return cfg, nil
 }
 
-func parseSection(field string, rs *rawSection) (*Section, error) {
+// sectionField names a section in errors: "global" for bucket "", else
+// buckets."<bucket>".
+func sectionField(bucket string) string {
+	if bucket == "" {
+		return "global"
+	}
+	return "buckets." + strconv.Quote(bucket)
+}
+
+// parseSection parses the section of bucket ("" for the global one). Error
+// field names are built only on error: a file may hold many sections.
+func parseSection(bucket string, rs *rawSection) (*Section, error) {
 	s := &Section{Enabled: rs.Enabled, Actions: make(map[string]int64, len(rs.Actions))}
 	for key, rv := range rs.Actions {
-		kf := field + ".actions." + strconv.Quote(key)
-		action, typ, err := ParseKey(key)
-		if err != nil {
-			return nil, &ConfigError{Field: kf, Reason: err.Error()}
+		kf := func() string { return sectionField(bucket) + ".actions." + strconv.Quote(key) }
+		ck := key
+		if _, _, ok := canonicalKeyIndex(key); !ok {
+			action, typ, err := ParseKey(key)
+			if err != nil {
+				return nil, &ConfigError{Field: kf(), Reason: err.Error()}
+			}
+			ck = action + ":" + typ
 		}
-		v, err := parseValue(rv)
+		v, err := rv.v, rv.err
 		if err != nil {
-			return nil, &ConfigError{Field: kf, Reason: err.Error()}
+			return nil, &ConfigError{Field: kf(), Reason: err.Error()}
 		}
-		ck := action + ":" + typ
 		if _, dup := s.Actions[ck]; dup {
-			return nil, &ConfigError{Field: kf, Reason: "duplicates " + strconv.Quote(ck)}
+			return nil, &ConfigError{Field: kf(), Reason: "duplicates " + strconv.Quote(ck)}
 		}
 		s.Actions[ck] = v
 	}
 	return s, nil
 }
 
-func parseValue(rv json.RawMessage) (int64, error) {
+func parseValue(rv []byte) (int64, error) {
+	if v, ok := parseDigits(rv); ok {
+		return v, nil
+	}
 	t := bytes.TrimSpace(rv)
 	if len(t) > 0 && t[0] == '"' {
 		var s string
@@ -191,6 +231,22 @@ func parseValue(rv json.RawMessage) (int64, error) {
 		return 0, fmt.Errorf("value %s is not a non-negative integer", rv)
 	}
 	return v, nil
+}
+
+// parseDigits is the common case of parseValue: a plain decimal number
+// of at most 18 digits, which cannot overflow int64.
+func parseDigits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 || (len(b) > 1 && b[0] == '0') {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
 }
 
 // Validate checks a Config built in code (ParseConfig output is valid).

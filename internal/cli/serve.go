@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/s3limit/s3limit/internal/limits"
+	"github.com/s3limit/s3limit/internal/s3api"
+	"github.com/s3limit/s3limit/internal/server"
+)
+
+// serveFlags are the flags of `s3limit serve`, named as `weed s3` names them.
+type serveFlags struct {
+	bind, dir, config, domainName string
+	port                          int
+
+	uploadLimitMB    int64
+	fileUploadLimit  int64
+	uploadMaxWait    time.Duration
+	circuitBreaker   string
+	throttleStatus   int
+	metricsPort      int
+	metricsIP        string
+	metricsNamespace string
+	shutdownTimeout  time.Duration
+	quiet            bool
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.bind, "ip.bind", "127.0.0.1", "IP address to listen on")
+	fs.IntVar(&f.port, "port", 8333, "S3 API port")
+	fs.StringVar(&f.dir, "dir", "./data", "data directory of the embedded store")
+	fs.StringVar(&f.config, "config", "", "identities JSON file (SeaweedFS s3.json shape); default: S3LIMIT_ACCESS_KEY/S3LIMIT_SECRET_KEY or generated credentials")
+	fs.StringVar(&f.domainName, "domainName", "", "domain for virtual-hosted-style buckets (<bucket>.<domainName>)")
+	fs.Int64Var(&f.uploadLimitMB, "concurrentUploadLimitMB", 128, "limit total concurrent upload size in MiB; uploads beyond it wait (0 = unlimited)")
+	fs.Int64Var(&f.fileUploadLimit, "concurrentFileUploadLimit", 0, "limit number of concurrent uploads; uploads beyond it wait (0 = unlimited)")
+	fs.DurationVar(&f.uploadMaxWait, "concurrentUploadMaxWait", 0, "answer SlowDown to an upload that waited this long (0 = wait as long as the client does)")
+	fs.StringVar(&f.circuitBreaker, "circuitBreaker", "", "circuit breaker JSON file, watched for changes (default <dir>/circuit_breaker.json)")
+	fs.IntVar(&f.throttleStatus, "throttleStatus", http.StatusTooManyRequests, "HTTP status of circuit-breaker rejections: 429 or 503")
+	fs.IntVar(&f.metricsPort, "metricsPort", 0, "Prometheus metrics port (0 = off)")
+	fs.StringVar(&f.metricsIP, "metricsIp", "", "Prometheus metrics listen address (default: -ip.bind)")
+	fs.StringVar(&f.metricsNamespace, "metricsNamespace", "s3limit", "prefix of metric names (seaweedfs gives SeaweedFS's names)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdownTimeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish")
+	fs.BoolVar(&f.quiet, "quiet", false, "no access log")
+}
+
+func (f *serveFlags) validate() error {
+	switch {
+	case f.port < 0 || f.port > 65535:
+		return fmt.Errorf("-port %d: must be 0..65535", f.port)
+	case f.metricsPort < 0 || f.metricsPort > 65535:
+		return fmt.Errorf("-metricsPort %d: must be 0..65535", f.metricsPort)
+	case f.uploadLimitMB < 0:
+		return fmt.Errorf("-concurrentUploadLimitMB %d: must be >= 0", f.uploadLimitMB)
+	case f.uploadLimitMB > 1<<43:
+		return fmt.Errorf("-concurrentUploadLimitMB %d: too large", f.uploadLimitMB)
+	case f.fileUploadLimit < 0:
+		return fmt.Errorf("-concurrentFileUploadLimit %d: must be >= 0", f.fileUploadLimit)
+	case f.uploadMaxWait < 0:
+		return fmt.Errorf("-concurrentUploadMaxWait %s: must be >= 0", f.uploadMaxWait)
+	case f.throttleStatus != http.StatusTooManyRequests && f.throttleStatus != http.StatusServiceUnavailable:
+		return fmt.Errorf("-throttleStatus %d: must be 429 or 503", f.throttleStatus)
+	case f.shutdownTimeout < 0:
+		return fmt.Errorf("-shutdownTimeout %s: must be >= 0", f.shutdownTimeout)
+	case net.ParseIP(f.bind) == nil && f.bind != "" && f.bind != "localhost":
+		return fmt.Errorf("-ip.bind %q: not an IP address", f.bind)
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var f serveFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &ExitError{Code: ExitUsage, Err: errSilent}
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if err := f.validate(); err != nil {
+		return usageError("%v", err)
+	}
+	logOut := env.Stderr
+	level := slog.LevelInfo
+	if f.quiet {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+
+	ids, err := loadIdentities(env, &f)
+	if err != nil {
+		return err
+	}
+	cbPath := f.circuitBreaker
+	if cbPath == "" {
+		cbPath = filepath.Join(f.dir, "circuit_breaker.json")
+	}
+	cfg := server.Config{
+		Dir:              f.dir,
+		DomainName:       f.domainName,
+		Identities:       ids,
+		MetricsNamespace: f.metricsNamespace,
+		Logger:           log,
+		Limits: limits.Options{
+			ConcurrentUploadLimitBytes: f.uploadLimitMB << 20,
+			ConcurrentFileUploadLimit:  f.fileUploadLimit,
+			UploadMaxWait:              f.uploadMaxWait,
+			ThrottleStatus:             f.throttleStatus,
+			ConfigPath:                 cbPath,
+		},
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return serveUntilDone(ctx, env, log, &f, srv)
+}
+
+func loadIdentities(env *Env, f *serveFlags) (*s3api.IdentityConfig, error) {
+	if f.config != "" {
+		ids, err := s3api.LoadIdentityFile(f.config)
+		if err != nil {
+			return nil, usageError("-config: %v", err)
+		}
+		return ids, nil
+	}
+	ids, created, err := server.DefaultIdentities(f.dir, env.Getenv("S3LIMIT_ACCESS_KEY"), env.Getenv("S3LIMIT_SECRET_KEY"))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		c := ids.Identities[0].Credentials[0]
+		fmt.Fprintf(env.Stderr, "Generated credentials (stored in %s, shown only now):\n  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n",
+			filepath.Join(f.dir, server.CredentialsFile), c.AccessKey, c.SecretKey)
+	}
+	return ids, nil
+}
+
+// serveUntilDone listens, serves until ctx is cancelled (SIGINT/SIGTERM),
+// then stops accepting and lets in-flight requests finish for up to
+// -shutdownTimeout.
+func serveUntilDone(ctx context.Context, env *Env, log *slog.Logger, f *serveFlags, srv *server.Server) error {
+	addr := net.JoinHostPort(f.bind, strconv.Itoa(f.port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	hs := server.NewHTTPServer(addr, srv, log)
+	servers := []*http.Server{hs}
+	listeners := []net.Listener{ln}
+	if f.metricsPort > 0 {
+		mip := f.metricsIP
+		if mip == "" {
+			mip = f.bind
+		}
+		maddr := net.JoinHostPort(mip, strconv.Itoa(f.metricsPort))
+		mln, err := net.Listen("tcp", maddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", srv.Metrics().Handler())
+		servers = append(servers, server.NewHTTPServer(maddr, mux, log))
+		listeners = append(listeners, mln)
+		log.Info("metrics listening", "addr", "http://"+mln.Addr().String()+"/metrics")
+	}
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	errc := make(chan error, len(servers)+1)
+	go func() {
+		if err := srv.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("circuit breaker watcher stopped", "err", err)
+		}
+	}()
+	for i, s := range servers {
+		go func() { errc <- s.Serve(listeners[i]) }()
+	}
+	fmt.Fprintf(env.Stderr, "s3limit serving S3 on http://%s (data in %s)\n", ln.Addr(), f.dir)
+	select {
+	case err := <-errc:
+		for _, s := range servers {
+			s.Close()
+		}
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", f.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	var firstErr error
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("shutdown: %w (in-flight requests were cut off)", err)
+			s.Close()
+		}
+	}
+	return firstErr
+}

@@ -1,0 +1,286 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/s3limit/s3limit/internal/limits"
+	"github.com/s3limit/s3limit/internal/shell/shelltest"
+)
+
+// runCLI runs Main with the given stdin and environment.
+func runCLI(t *testing.T, stdin string, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	e := &Env{
+		Stdin:  strings.NewReader(stdin),
+		Stdout: &out,
+		Stderr: &errOut,
+		Getenv: func(k string) string { return env[k] },
+	}
+	code = Main(context.Background(), args, e)
+	return code, out.String(), errOut.String()
+}
+
+const startDoc = `{"global":{"enabled":true,"actions":{"Read:count":5}},"buckets":{"photos":{"enabled":false,"actions":{"Write:bytes":1048576}}}}`
+
+// configFile returns a circuit-breaker file holding startDoc.
+func configFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "circuit_breaker.json")
+	if err := os.WriteFile(path, []byte(startDoc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var seedCommands = []string{
+	"s3.circuitBreaker -global -type count -actions Read,Write -values 500,200 -apply",
+	"s3.circuitBreaker -global -type MB -actions Write -values 1024 -apply",
+	"s3.circuitBreaker -global -type count -actions Read,Write,List,Tagging,Admin -values 100 -apply",
+	"s3.circuitBreaker -buckets mybucket,otherbucket -type count -actions Read,Write -values 200,100 -apply",
+	"s3.circuitBreaker -buckets critical-bucket -type count -actions Read -values 50 -apply",
+	"s3.circuitBreaker -buckets critical-bucket -type count -actions Write -values 10 -apply",
+	"s3.circuitBreaker                                   # view the current configuration",
+	"s3.circuitBreaker -buckets mybucket -disable -apply",
+	"s3.circuitBreaker -global -disable -apply",
+	"s3.circuitBreaker -buckets mybucket -delete -apply",
+	"s3.circuitBreaker -global -actions Read -type count -delete -apply",
+	"s3.circuitBreaker -delete -apply                    # clear everything",
+}
+
+func TestShellSeedWithC(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "circuit_breaker.json")
+	for i, cmd := range seedCommands {
+		code, stdout, stderr := runCLI(t, "", nil, "shell", "-config", path, "-c", cmd)
+		if code != ExitOK || stderr != "" {
+			t.Fatalf("%s: exit %d, stderr %q", cmd, code, stderr)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stdout != string(data) {
+			t.Fatalf("%s: printed\n%s\nbut the file holds\n%s", cmd, stdout, data)
+		}
+		switch i {
+		case 0:
+			want := "{\n  \"global\": {\n    \"enabled\": true,\n    \"actions\": {\n      \"Read:count\": 500,\n      \"Write:count\": 200\n    }\n  }\n}\n"
+			if stdout != want {
+				t.Fatalf("printed\n%s\nwant\n%s", stdout, want)
+			}
+		case 9:
+			if strings.Contains(stdout, "mybucket") || !strings.Contains(stdout, "otherbucket") {
+				t.Fatalf("after deleting mybucket:\n%s", stdout)
+			}
+		case len(seedCommands) - 1:
+			if stdout != "{}\n" {
+				t.Fatalf("after clearing: %q", stdout)
+			}
+		}
+	}
+}
+
+func TestShellSeedFromStdin(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "circuit_breaker.json")
+	// Pasted as the documentation shows it, prompts included.
+	script := ""
+	for _, cmd := range seedCommands {
+		script += "> " + cmd + "\n"
+	}
+	code, stdout, stderr := runCLI(t, script, nil, "shell", "-config", path)
+	if code != ExitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if n := strings.Count(stdout, "\n}\n") + strings.Count(stdout, "{}\n"); n != len(seedCommands) {
+		t.Errorf("printed %d documents, want %d:\n%s", n, len(seedCommands), stdout)
+	}
+	cfg, err := limits.LoadConfigFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Global != nil || cfg.Buckets != nil {
+		t.Errorf("configuration not cleared: %+v", cfg)
+	}
+}
+
+// badCommands must be refused with exit status 2, a one-line message and
+// no change.
+var badCommands = []struct {
+	cmd  string
+	want string
+}{
+	{"s3.circuitBreaker -global -type count -actions Reed -values 1 -apply", `unknown action "Reed" in -actions (allowed: Read, Write, List, Tagging, Admin)`},
+	{"s3.circuitBreaker -global -type GB -actions Read -values 1 -apply", `unknown type "GB" in -type (allowed: count, MB)`},
+	{"s3.circuitBreaker -global -type count -actions Read -values -1 -apply", `value "-1" in -values is not a non-negative integer`},
+	{"s3.circuitBreaker -global -type count -actions Read -values x -apply", `value "x" in -values is not a non-negative integer`},
+	{"s3.circuitBreaker -global -type count -actions Read,Write -values 1,2,3 -apply", "3 values for 2 actions"},
+	{"s3.circuitBreaker -type count -actions Read -values 1 -apply", "-actions needs -global or -buckets"},
+	{"s3.circuitBreaker -buckets Photos -type count -actions Read -values 1 -apply", `invalid bucket name "Photos"`},
+	{"s3.circuitBreaker -global -nosuch -apply", `unknown flag "-nosuch"`},
+	{"s3.circuitBreaker -global -disable -delete -apply", "-disable and -delete cannot be combined"},
+	{"s3.circuitBreaker -global -actions Read -values 1 -apply", "-values needs -type"},
+	{"s3.circuitBreaker -global -type count -actions Read -apply", "-actions needs -values"},
+	{"s3.circuitBreaker -global -values 1 -delete -apply", "-values cannot be used with -delete"},
+	{"s3.circuitBreaker -global stray -apply", `unexpected argument "stray"`},
+	{"s3.circuitBreaker -buckets 'photos' -disable -apply 'unterminated", "unterminated ' quote"},
+	{"s3.circuitbreakr -delete -apply", `unknown command "s3.circuitbreakr"`},
+}
+
+func checkRefused(t *testing.T, path string, code int, stdout, stderr, prefix, want string) {
+	t.Helper()
+	if code != ExitUsage {
+		t.Errorf("exit %d, want %d", code, ExitUsage)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q, want nothing", stdout)
+	}
+	if !strings.HasPrefix(stderr, "s3limit shell: "+prefix) || !strings.Contains(stderr, want) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr %q, want one line containing %q", stderr, want)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != startDoc {
+		t.Errorf("file changed to %s", data)
+	}
+}
+
+func TestShellRefusesBadCommandsWithC(t *testing.T) {
+	for _, tc := range badCommands {
+		t.Run(tc.cmd, func(t *testing.T) {
+			path := configFile(t)
+			code, stdout, stderr := runCLI(t, "", nil, "shell", "-config", path, "-c", tc.cmd)
+			checkRefused(t, path, code, stdout, stderr, "", tc.want)
+		})
+	}
+}
+
+func TestShellRefusesBadCommandsFromStdin(t *testing.T) {
+	for _, tc := range badCommands {
+		t.Run(tc.cmd, func(t *testing.T) {
+			path := configFile(t)
+			// The bad command is on line 2; line 3 would clear everything
+			// and must not run.
+			script := "# change nothing\n" + tc.cmd + "\ns3.circuitBreaker -delete -apply\n"
+			code, stdout, stderr := runCLI(t, script, nil, "shell", "-config", path)
+			checkRefused(t, path, code, stdout, stderr, "line 2: ", tc.want)
+		})
+	}
+}
+
+func TestShellFlags(t *testing.T) {
+	path := configFile(t)
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{"no target", nil, []string{"shell"}, ExitUsage, "one of -server URL or -config FILE is required"},
+		{"both targets", nil, []string{"shell", "-server", "http://127.0.0.1:1", "-config", path}, ExitUsage, "-server and -config cannot be combined"},
+		{"bad URL", nil, []string{"shell", "-server", "127.0.0.1:8333", "-accessKey", "a", "-secretKey", "b"}, ExitUsage, `server "127.0.0.1:8333" is not a URL`},
+		{"no credentials", nil, []string{"shell", "-server", "http://127.0.0.1:1"}, ExitUsage, "needs credentials"},
+		{"half credentials", map[string]string{"AWS_ACCESS_KEY_ID": "AK"}, []string{"shell", "-server", "http://127.0.0.1:1"}, ExitUsage, "needs credentials"},
+		{"keys with file", nil, []string{"shell", "-config", path, "-accessKey", "a"}, ExitUsage, "-accessKey and -secretKey are for -server"},
+		{"positional", nil, []string{"shell", "-config", path, "s3.circuitBreaker"}, ExitUsage, `unexpected argument "s3.circuitBreaker"`},
+		{"unknown flag", nil, []string{"shell", "-bogus"}, ExitUsage, "flag provided but not defined: -bogus"},
+		{"unreachable server", map[string]string{"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK"},
+			[]string{"shell", "-server", "http://127.0.0.1:1", "-c", "s3.circuitBreaker"}, ExitFailure, "connection refused"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "", tc.env, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+func TestShellHelpAndExit(t *testing.T) {
+	path := configFile(t)
+	tests := []struct {
+		args []string
+		want string // on stdout
+	}{
+		{[]string{"shell", "-config", path, "-c", "help"}, "s3.circuitBreaker"},
+		{[]string{"shell", "-config", path, "-c", "s3.circuitBreaker -h"}, "-type count|MB"},
+		{[]string{"shell", "-config", path, "-c", "exit"}, ""},
+		{[]string{"shell", "-config", path, "-c", ""}, ""},
+		{[]string{"shell", "-config", path, "-c", "# nothing"}, ""},
+	}
+	for _, tc := range tests {
+		code, stdout, stderr := runCLI(t, "", nil, tc.args...)
+		if code != ExitOK || stderr != "" || !strings.Contains(stdout, tc.want) || (tc.want == "" && stdout != "") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", tc.args, code, stdout, stderr)
+		}
+	}
+	code, _, stderr := runCLI(t, "", nil, "shell", "-h")
+	if code != ExitOK || !strings.Contains(stderr, "usage: s3limit shell") || !strings.Contains(stderr, "-accessKey") {
+		t.Errorf("shell -h: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestShellNilStdin(t *testing.T) {
+	path := configFile(t)
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"shell", "-config", path}, &Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
+	if code != ExitOK || out.Len() != 0 || errOut.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+func TestShellServerCredentials(t *testing.T) {
+	srv := shelltest.NewAdminServer(t)
+	const cmd = "s3.circuitBreaker -buckets abc -type count -actions Read -values 3 -apply"
+	const want = `{"buckets":{"abc":{"enabled":true,"actions":{"Read:count":3}}}}`
+	adminEnv := map[string]string{"AWS_ACCESS_KEY_ID": shelltest.AdminAccessKey, "AWS_SECRET_ACCESS_KEY": shelltest.AdminSecretKey}
+	readerEnv := map[string]string{"AWS_ACCESS_KEY_ID": shelltest.ReaderAccessKey, "AWS_SECRET_ACCESS_KEY": shelltest.ReaderSecretKey}
+
+	// Flags win over the environment.
+	code, _, stderr := runCLI(t, "", adminEnv, "shell", "-server", srv.URL,
+		"-accessKey", shelltest.ReaderAccessKey, "-secretKey", shelltest.ReaderSecretKey, "-c", cmd)
+	if code != ExitFailure || !strings.Contains(stderr, "403 Forbidden: AccessDenied") {
+		t.Errorf("reader via flags: exit %d, stderr %q", code, stderr)
+	}
+	if srv.Puts() != 0 {
+		t.Fatal("a non-admin changed the configuration")
+	}
+
+	// A failing command on stdin: exit 1, line number, later lines not run.
+	code, _, stderr = runCLI(t, "s3.circuitBreaker\n", readerEnv, "shell", "-server", srv.URL)
+	if code != ExitFailure || !strings.HasPrefix(stderr, "s3limit shell: line 1: server answered 403") {
+		t.Errorf("reader via stdin: exit %d, stderr %q", code, stderr)
+	}
+
+	code, stdout, stderr := runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", cmd)
+	if code != ExitOK || stderr != "" {
+		t.Fatalf("admin via environment: exit %d, stderr %q", code, stderr)
+	}
+	doc, _ := srv.Config().Marshal()
+	if stdout != string(doc) || !strings.Contains(strings.Join(strings.Fields(stdout), ""), strings.Join(strings.Fields(want), "")) {
+		t.Errorf("printed %q, server holds %q, want %s", stdout, doc, want)
+	}
+}
+
+func TestIsTerminal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if isTerminal(r) {
+		t.Error("a pipe is a terminal")
+	}
+	if isTerminal(strings.NewReader("")) {
+		t.Error("a strings.Reader is a terminal")
+	}
+}

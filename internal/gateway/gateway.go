@@ -1,0 +1,181 @@
+// Package gateway is the upstream backend of s3limit serve -upstream: a
+// reverse proxy that forwards every classified, authenticated and admitted
+// S3 request to another S3-compatible store, re-signed with s3limit's own
+// upstream credentials (AWS Signature Version 4).
+//
+// The server pipeline has already verified the client's signature (and
+// decoded aws-chunked bodies) before a request reaches the Gateway, so the
+// Gateway only rebuilds the request for the upstream: the URL from the
+// classified bucket and key, the client's headers without its
+// authentication, and a fresh signature. Bodies stream in both directions
+// without buffering; responses come back unchanged apart from hop-by-hop
+// headers. Failures to reach the upstream become S3 XML errors (502, 504).
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/s3limit/s3limit/internal/s3api"
+)
+
+// DefaultRegion is the signing region when Config.Region is empty.
+const DefaultRegion = "us-east-1"
+
+// Config configures a Gateway. Zero values are the defaults noted per field.
+type Config struct {
+	// Upstream is the base URL of the S3 store, e.g. "http://127.0.0.1:9000"
+	// or "https://s3.eu-west-1.amazonaws.com". The scheme is http or https;
+	// a path, if any, prefixes every request path. Required.
+	Upstream string
+	// Region is the region requests are signed for; "" = DefaultRegion.
+	Region string
+	// AccessKey and SecretKey are the upstream credentials every request
+	// is re-signed with. Both are required.
+	AccessKey, SecretKey string
+	// SessionToken is sent as X-Amz-Security-Token for temporary
+	// credentials; "" = none.
+	SessionToken string
+	// VirtualHost addresses buckets as <bucket>.<upstream host> instead of
+	// <upstream host>/<bucket>. Buckets whose names are not valid host
+	// labels still use path style. false = path style, which every
+	// S3-compatible store accepts.
+	VirtualHost bool
+	// Transport sends the signed requests. nil = NewTransport(
+	// ResponseHeaderTimeout). A custom transport is used as is:
+	// ResponseHeaderTimeout does not apply to it.
+	Transport http.RoundTripper
+	// ResponseHeaderTimeout bounds the wait for the upstream's response
+	// headers once the request, body included, has been sent. 0 =
+	// DefaultResponseHeaderTimeout; negative = no limit. Raise it for
+	// upstreams that answer large copies only when they are done.
+	ResponseHeaderTimeout time.Duration
+	// Logger receives upstream failures; nil = slog.Default().
+	Logger *slog.Logger
+	// Now is the clock requests are signed with; nil = time.Now.
+	Now func() time.Time
+}
+
+// Gateway forwards S3 requests to the upstream. It is an http.Handler for
+// server.Config.Backend and is safe for concurrent use. Requests must carry
+// an *s3api.Info in their context (the server's classification).
+type Gateway struct {
+	base     *url.URL // scheme, host and path prefix of the upstream
+	basePath string   // decoded path prefix without trailing slash; "" for none
+	name     string   // upstream URL for messages (no credentials)
+	region   string
+	virtual  bool
+	creds    aws.Credentials
+	signer   *v4.Signer
+	now      func() time.Time
+	log      *slog.Logger
+	proxy    *httputil.ReverseProxy
+}
+
+var _ http.Handler = (*Gateway)(nil)
+
+// New validates cfg and returns a Gateway. It does not contact the
+// upstream: an upstream that is down at start shows up as 502 responses
+// until it is reachable.
+func New(cfg Config) (*Gateway, error) {
+	base, err := parseUpstream(cfg.Upstream)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AccessKey == "" || cfg.SecretKey == "" {
+		return nil, errors.New("gateway: the upstream access key and secret key are both required")
+	}
+	g := &Gateway{
+		base:     base,
+		basePath: strings.TrimSuffix(base.Path, "/"),
+		name:     base.Scheme + "://" + base.Host + strings.TrimSuffix(base.Path, "/"),
+		region:   cfg.Region,
+		virtual:  cfg.VirtualHost,
+		creds: aws.Credentials{
+			AccessKeyID:     cfg.AccessKey,
+			SecretAccessKey: cfg.SecretKey,
+			SessionToken:    cfg.SessionToken,
+			Source:          "s3limit gateway",
+		},
+		// S3 signs the path as sent (no second escaping).
+		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
+		now:    cfg.Now,
+		log:    cfg.Logger,
+	}
+	if g.region == "" {
+		g.region = DefaultRegion
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		rt = NewTransport(cfg.ResponseHeaderTimeout)
+	}
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:        g.rewrite,
+		Transport:      &signingTransport{g: g, next: rt},
+		BufferPool:     newBufferPool(copyBufferSize),
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.handleError,
+		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	return g, nil
+}
+
+// parseUpstream checks the upstream URL.
+func parseUpstream(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("gateway: no upstream URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: upstream URL %q: %w", raw, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("gateway: upstream URL %q: the scheme must be http or https", raw)
+	case u.Host == "":
+		return nil, fmt.Errorf("gateway: upstream URL %q has no host", raw)
+	case u.User != nil:
+		return nil, fmt.Errorf("gateway: upstream URL %q: give credentials as the upstream access key and secret key, not in the URL", u.Redacted())
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return nil, fmt.Errorf("gateway: upstream URL %q must not have a query or fragment", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("gateway: upstream URL %q: port %s is out of range", raw, p)
+		}
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}, nil
+}
+
+// Upstream returns the upstream base URL, for logs and messages.
+func (g *Gateway) Upstream() string { return g.name }
+
+// ServeHTTP forwards one request to the upstream and streams the answer
+// back. It needs the request's *s3api.Info in the context.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	info := s3api.FromContext(r.Context())
+	if info == nil {
+		g.log.Error("gateway: request reached the gateway unclassified", "path", r.URL.Path)
+		s3api.WriteError(w, r, s3api.ErrInternalError)
+		return
+	}
+	c := &call{in: r, info: info}
+	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+}

@@ -1,0 +1,114 @@
+package gateway
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Defaults of the upstream transport.
+const (
+	// DefaultResponseHeaderTimeout is Config.ResponseHeaderTimeout's zero value.
+	DefaultResponseHeaderTimeout = 2 * time.Minute
+	// MaxIdleConnsPerHost keeps enough warm connections for a busy
+	// gateway: every idle slot saves a TCP (and TLS) handshake.
+	MaxIdleConnsPerHost = 256
+
+	dialTimeout         = 10 * time.Second
+	tlsHandshakeTimeout = 10 * time.Second
+	idleConnTimeout     = 90 * time.Second
+	// ioBufferSize sizes the connection's read and write buffers: fewer
+	// system calls per large body than the 4 KiB default.
+	ioBufferSize = 64 << 10
+	// copyBufferSize is the buffer the proxy copies response bodies with.
+	copyBufferSize = 64 << 10
+)
+
+// NewTransport returns the transport a Gateway uses when Config.Transport
+// is nil: HTTP/1.1 keep-alive with up to MaxIdleConnsPerHost idle
+// connections, no transparent compression (bodies pass through as the
+// upstream sends them), the proxy from the environment (HTTPS_PROXY,
+// NO_PROXY), bounded dial and TLS handshakes, and responseHeaderTimeout
+// (0 = DefaultResponseHeaderTimeout, negative = no limit) between the end
+// of the request and the upstream's response headers. Expect:
+// 100-continue from clients is honoured for up to one second, so that the
+// upstream can refuse a large upload before its body is sent.
+func NewTransport(responseHeaderTimeout time.Duration) *http.Transport {
+	switch {
+	case responseHeaderTimeout == 0:
+		responseHeaderTimeout = DefaultResponseHeaderTimeout
+	case responseHeaderTimeout < 0:
+		responseHeaderTimeout = 0
+	}
+	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		MaxIdleConns:          4 * MaxIdleConnsPerHost,
+		MaxIdleConnsPerHost:   MaxIdleConnsPerHost,
+		IdleConnTimeout:       idleConnTimeout,
+		TLSHandshakeTimeout:   tlsHandshakeTimeout,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: responseHeaderTimeout,
+		DisableCompression:    true,
+		WriteBufferSize:       ioBufferSize,
+		ReadBufferSize:        ioBufferSize,
+	}
+}
+
+// signingTransport signs each outbound request for the upstream as the
+// last step before it is sent, after every header edit. The request it
+// modifies is the proxy's own outbound copy, never the client's.
+type signingTransport struct {
+	g    *Gateway
+	next http.RoundTripper
+}
+
+func (t *signingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.g.sign(req); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	return t.next.RoundTrip(req)
+}
+
+// sign adds SigV4 headers (Authorization, X-Amz-Date, and
+// X-Amz-Security-Token for temporary credentials) to req. The payload
+// hash is the X-Amz-Content-Sha256 header that rewrite set.
+func (g *Gateway) sign(req *http.Request) error {
+	hash := req.Header.Get("X-Amz-Content-Sha256")
+	if hash == "" {
+		hash = unsignedPayload
+		req.Header.Set("X-Amz-Content-Sha256", hash)
+	}
+	return g.signer.SignHTTP(req.Context(), g.creds, req, hash, "s3", g.region, g.now())
+}
+
+// bufferPool hands out the proxy's copy buffers, so large responses do
+// not allocate a fresh buffer per request.
+type bufferPool struct {
+	size int
+	pool sync.Pool // of *[]byte
+}
+
+func newBufferPool(size int) *bufferPool {
+	return &bufferPool{size: size}
+}
+
+func (p *bufferPool) Get() []byte {
+	if b, ok := p.pool.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, p.size)
+}
+
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) < p.size {
+		return
+	}
+	b = b[:p.size]
+	p.pool.Put(&b)
+}

@@ -1,0 +1,237 @@
+package gateway_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/s3limit/s3limit/internal/gateway"
+	"github.com/s3limit/s3limit/internal/s3api"
+	"github.com/s3limit/s3limit/internal/server/servertest"
+)
+
+// versitygwVersion is the pinned upstream of the end-to-end tests; the
+// test script installs it.
+const versitygwVersion = "v1.8.0"
+
+// Credentials of the test upstreams. They differ from the identities of
+// the s3limit in front, so only a re-signed request can succeed.
+const (
+	upstreamAccessKey = "UPSTREAMROOTKEY00000"
+	upstreamSecretKey = "upstreamRootSecret000000000000000000000"
+)
+
+// upstream is an S3 store the gateway tests run against.
+type upstream struct {
+	URL  string
+	Kill func() // stops it abruptly (kill -9 for a process)
+}
+
+// versitygwPath finds the versitygw binary: $S3LIMIT_VERSITYGW, or the
+// test script's cache ($S3LIMIT_TEST_CACHE, else $XDG_CACHE_HOME or
+// ~/.cache, + /s3limit-test/bin/versitygw).
+func versitygwPath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("S3LIMIT_VERSITYGW"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("S3LIMIT_VERSITYGW=%s: %v", p, err)
+		}
+		return p
+	}
+	cache := os.Getenv("S3LIMIT_TEST_CACHE")
+	if cache == "" {
+		base := os.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				t.Fatalf("cannot locate the versitygw test binary: %v", err)
+			}
+			base = filepath.Join(home, ".cache")
+		}
+		cache = filepath.Join(base, "s3limit-test")
+	}
+	bin := filepath.Join(cache, "bin")
+	p := filepath.Join(bin, "versitygw")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("the gateway tests need versitygw %s as their upstream and it is not at %s.\n"+
+			"Run ./scripts/test.sh (it installs it), or install it with:\n"+
+			"  GOBIN=%s go install github.com/versity/versitygw/cmd/versitygw@%s\n"+
+			"or point S3LIMIT_VERSITYGW at a versitygw binary.", versitygwVersion, p, bin, versitygwVersion)
+	}
+	return p
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// syncBuffer collects a process's output for failure messages.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer // guarded by mu
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startVersitygw runs versitygw with its posix backend in a temporary
+// directory on a loopback port and stops it when the test ends.
+func startVersitygw(t testing.TB) *upstream {
+	t.Helper()
+	bin := versitygwPath(t)
+	dir := t.TempDir()
+	for attempt := 0; ; attempt++ {
+		addr := freeAddr(t)
+		var out syncBuffer
+		cmd := exec.Command(bin, "--port", addr, "--quiet", "--keep-alive", "posix", dir)
+		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+upstreamAccessKey, "ROOT_SECRET_KEY="+upstreamSecretKey)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start versitygw: %v", err)
+		}
+		exited := make(chan struct{})
+		go func() {
+			_ = cmd.Wait()
+			close(exited)
+		}()
+		kill := func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		err := waitReady(addr, exited)
+		if err == nil {
+			t.Cleanup(kill)
+			return &upstream{URL: "http://" + addr, Kill: kill}
+		}
+		kill()
+		if attempt == 2 {
+			t.Fatalf("versitygw did not start on %s: %v\n%s", addr, err, out.String())
+		}
+	}
+}
+
+// waitReady polls addr until it answers HTTP, the process exits or 20
+// seconds pass. An external process gives no other signal of readiness.
+func waitReady(addr string, exited <-chan struct{}) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := client.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("exited: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after 20s: %v", err)
+		}
+	}
+}
+
+// startEmbeddedUpstream runs an s3limit on its embedded store as the
+// upstream, with an identity of its own.
+func startEmbeddedUpstream(t testing.TB) *upstream {
+	t.Helper()
+	s := servertest.Start(t, servertest.Options{Identities: &s3api.IdentityConfig{Identities: []s3api.Identity{{
+		Name:        "root",
+		Credentials: []s3api.Credential{{AccessKey: upstreamAccessKey, SecretKey: upstreamSecretKey}},
+		Actions:     []string{"Admin", "Read", "Write", "List", "Tagging"},
+	}}}})
+	return &upstream{URL: s.URL, Kill: func() { _ = s.HTTP.Close() }}
+}
+
+// upstreams are the stores every gateway test runs against.
+var upstreams = []struct {
+	name  string
+	start func(testing.TB) *upstream
+}{
+	{"versitygw", startVersitygw},
+	{"s3limit", startEmbeddedUpstream},
+}
+
+// countingTransport counts the requests that reach the upstream.
+type countingTransport struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+// holdTransport holds requests that match at the gateway's transport
+// until the test releases them, so a test can keep requests in flight
+// without sleeping.
+type holdTransport struct {
+	next    http.RoundTripper
+	match   func(*http.Request) bool
+	arrived chan struct{} // one send per held request
+	release chan struct{} // closed to let them go
+}
+
+func newHoldTransport(next http.RoundTripper, match func(*http.Request) bool) *holdTransport {
+	return &holdTransport{next: next, match: match, arrived: make(chan struct{}, 64), release: make(chan struct{})}
+}
+
+func (h *holdTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if h.match(r) {
+		h.arrived <- struct{}{}
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return h.next.RoundTrip(r)
+}
+
+// gatewayFront starts an s3limit whose backend is a gateway to up.
+// adjust, when not nil, changes the gateway and server options.
+func gatewayFront(t testing.TB, up *upstream, adjust func(*gateway.Config, *servertest.Options)) *servertest.Server {
+	t.Helper()
+	gcfg := gateway.Config{
+		Upstream:  up.URL,
+		AccessKey: upstreamAccessKey,
+		SecretKey: upstreamSecretKey,
+	}
+	var opts servertest.Options
+	if adjust != nil {
+		adjust(&gcfg, &opts)
+	}
+	g, err := gateway.New(gcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Backend = g
+	return servertest.Start(t, opts)
+}

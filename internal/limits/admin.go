@@ -1,0 +1,128 @@
+package limits
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/s3limit/s3limit/internal/s3api"
+)
+
+// AdminPath is where the admin API serves the circuit-breaker
+// configuration. Bucket names cannot start with "_", so no bucket can
+// shadow it.
+const AdminPath = "/_s3limit/circuit-breaker"
+
+// Admin API errors that have no S3 counterpart.
+var (
+	errMalformedJSON = &s3api.Error{Code: "MalformedJSON", StatusCode: http.StatusBadRequest,
+		Message: "The circuit breaker configuration is not valid JSON."}
+	errAdminNotFound = &s3api.Error{Code: "NoSuchResource", StatusCode: http.StatusNotFound,
+		Message: "There is no admin resource at this path."}
+)
+
+// AdminHandler serves the circuit-breaker configuration at AdminPath:
+//
+//   - GET (and HEAD) returns the configuration in force as canonical JSON
+//     (Config.Marshal) with its ETag.
+//   - PUT replaces it with the JSON document in the body (at most
+//     Options.AdminMaxBodyBytes; larger is 413 MaxMessageLengthExceeded).
+//     The document is validated (400 MalformedJSON when it is not JSON,
+//     400 InvalidArgument naming the offending field otherwise), If-Match
+//     is honoured (412 PreconditionFailed when stale), then it is written
+//     to the file and applied as by Apply. The answer is 200 with the new
+//     document and ETag. An empty body is refused: send {} to remove all
+//     limits.
+//   - Other methods get 405 MethodNotAllowed.
+//
+// Errors are S3 XML documents. The caller authenticates the request and
+// checks that the identity may perform the Admin action before calling
+// this handler, and does not route it through Middleware.
+func (l *Limits) AdminHandler() http.Handler {
+	return http.HandlerFunc(l.serveAdmin)
+}
+
+func (l *Limits) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != AdminPath {
+		s3api.WriteError(w, r, errAdminNotFound)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		body, etag := l.breaker.snap.Load().document()
+		writeDocument(w, r, body, etag)
+	case http.MethodPut:
+		l.putConfig(w, r)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, PUT")
+		s3api.WriteError(w, r, s3api.ErrMethodNotAllowed)
+	}
+}
+
+func (l *Limits) putConfig(w http.ResponseWriter, r *http.Request) {
+	limit := l.opts.AdminMaxBodyBytes
+	tooLarge := s3api.ErrMaxMessageLengthExceeded.WithMessage(
+		"The configuration document is larger than the server accepts (%d bytes).", limit)
+	tooLarge.StatusCode = http.StatusRequestEntityTooLarge
+	if r.ContentLength > limit {
+		s3api.WriteError(w, r, tooLarge)
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s3api.WriteError(w, r, tooLarge)
+		} else {
+			s3api.WriteError(w, r, s3api.ErrIncompleteBody)
+		}
+		return
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		s3api.WriteError(w, r, errMalformedJSON.WithMessage(
+			"The request body is empty; send {} to remove all circuit breaker limits."))
+		return
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		base := s3api.ErrInvalidArgument
+		if !json.Valid(data) {
+			base = errMalformedJSON
+		}
+		s3api.WriteError(w, r, base.WithMessage("%s", err.Error()))
+		return
+	}
+	etag, err := l.Apply(cfg, strings.Join(r.Header.Values("If-Match"), ","))
+	var cerr *ConfigError
+	switch {
+	case errors.Is(err, ErrPreconditionFailed):
+		s3api.WriteError(w, r, s3api.ErrPreconditionFailed.WithMessage(
+			"The circuit breaker configuration changed since it was read (If-Match does not match); read it again and reapply your change."))
+		return
+	case errors.As(err, &cerr):
+		s3api.WriteError(w, r, s3api.ErrInvalidArgument.WithMessage("%s", cerr.Error()))
+		return
+	case err != nil:
+		l.log.Error("cannot apply circuit breaker configuration", "err", err)
+		s3api.WriteError(w, r, s3api.ErrInternalError)
+		return
+	}
+	body, _ := cfg.Marshal() // Apply marshalled the same document
+	writeDocument(w, r, body, etag)
+}
+
+func writeDocument(w http.ResponseWriter, r *http.Request, body []byte, etag string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}

@@ -1,0 +1,321 @@
+// Package limits protects the server from overload: upload backpressure
+// (uploads queue while too many bytes or files are in flight), the circuit
+// breaker (simultaneous requests and bytes per action, globally and per
+// bucket, refused with 429 SlowDown / RequestBytesExceed), live reload of
+// the circuit-breaker file, and the admin API that reads and replaces it.
+//
+// The package knows nothing of the backend: Limits.Middleware wraps any
+// http.Handler and reads the request's classification from s3api.Info in
+// the request context.
+package limits
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/s3limit/s3limit/internal/metrics"
+	"github.com/s3limit/s3limit/internal/s3api"
+)
+
+// ErrPreconditionFailed is returned by Apply when its ifMatch does not
+// match the configuration in force (someone changed it since it was read).
+var ErrPreconditionFailed = errors.New("limits: configuration changed since it was read (If-Match does not match)")
+
+// Defaults for Options fields left zero.
+const (
+	DefaultReloadDelay       = 100 * time.Millisecond
+	DefaultAdminMaxBodyBytes = 64 << 20
+)
+
+// Options configures Limits. The zero value has no upload limits, no
+// configuration file and no metrics.
+type Options struct {
+	// ConcurrentUploadLimitBytes caps the declared bytes of uploads in
+	// flight; further uploads wait. 0 = unlimited. (The CLI flag
+	// -concurrentUploadLimitMB defaults to 128 MiB.)
+	ConcurrentUploadLimitBytes int64
+	// ConcurrentFileUploadLimit caps the number of uploads in flight;
+	// further uploads wait. 0 = unlimited.
+	ConcurrentFileUploadLimit int64
+	// UploadMaxWait bounds how long an upload waits for capacity before it
+	// is refused like a throttled request. 0 = as long as the client waits.
+	UploadMaxWait time.Duration
+	// ThrottleStatus is the HTTP status of refusals: 0 or 429, or 503.
+	ThrottleStatus int
+	// RetryAfter is the retry hint of refusals; 0 = DefaultRetryAfter.
+	RetryAfter time.Duration
+	// ConfigPath is the circuit-breaker file, loaded by New, watched by Run
+	// and written by Apply. "" = no file: the configuration lives in memory
+	// and starts empty.
+	ConfigPath string
+	// ReloadDelay is how long Run waits after the last change to the file
+	// before it reloads it (editors write in several steps). 0 =
+	// DefaultReloadDelay.
+	ReloadDelay time.Duration
+	// AdminMaxBodyBytes caps the body of an admin PUT. 0 =
+	// DefaultAdminMaxBodyBytes (room for about half a million buckets).
+	AdminMaxBodyBytes int64
+	// Metrics receives the limits' metrics and reads their state at scrape
+	// time. nil = no metrics.
+	Metrics *metrics.Metrics
+	// Logger receives reload results and rejected files. nil = no logging.
+	Logger *slog.Logger
+}
+
+// Limits is the server's limiting stage: Middleware applies the upload
+// limiter and the circuit breaker to each request, Run keeps the circuit
+// breaker in step with its file, Config and Apply (and AdminHandler) read
+// and replace the configuration. All methods are safe for concurrent use.
+type Limits struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	breaker *Breaker
+	uploads *uploadLimiter
+	refusal *s3api.Error // SlowDown of the upload queue after UploadMaxWait
+
+	// mu serialises Apply and file reloads, so the file and the
+	// configuration in force change together. It guards fileSum.
+	mu      sync.Mutex
+	fileSum [sha256.Size]byte // contentSum of the file last seen (read or written)
+
+	// reloaded, when set (tests), is told the result of each file reload.
+	reloaded func(changed bool, err error)
+}
+
+var _ metrics.Source = (*Limits)(nil)
+
+// New checks opts, loads the configuration file (a missing file means no
+// limits; an invalid one is an error) and returns Limits ready to serve.
+// Call Run to follow changes to the file.
+func New(opts Options) (*Limits, error) {
+	switch {
+	case opts.ConcurrentUploadLimitBytes < 0:
+		return nil, fmt.Errorf("limits: negative concurrent upload limit %d bytes", opts.ConcurrentUploadLimitBytes)
+	case opts.ConcurrentFileUploadLimit < 0:
+		return nil, fmt.Errorf("limits: negative concurrent file upload limit %d", opts.ConcurrentFileUploadLimit)
+	case opts.UploadMaxWait < 0:
+		return nil, fmt.Errorf("limits: negative upload max wait %v", opts.UploadMaxWait)
+	case opts.ReloadDelay < 0:
+		return nil, fmt.Errorf("limits: negative reload delay %v", opts.ReloadDelay)
+	case opts.AdminMaxBodyBytes < 0:
+		return nil, fmt.Errorf("limits: negative admin body limit %d", opts.AdminMaxBodyBytes)
+	}
+	if opts.ReloadDelay == 0 {
+		opts.ReloadDelay = DefaultReloadDelay
+	}
+	if opts.AdminMaxBodyBytes == 0 {
+		opts.AdminMaxBodyBytes = DefaultAdminMaxBodyBytes
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b, err := NewBreaker(BreakerOptions{
+		ThrottleStatus: opts.ThrottleStatus,
+		RetryAfter:     opts.RetryAfter,
+		Metrics:        opts.Metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The upload queue's refusal is the count refusal's status and hint.
+	refusal := s3api.ErrSlowDown.WithMessage("Please reduce your request rate: the upload waited longer than the server allows for upload capacity.")
+	proto := b.refusals[0][scopeGlobal][typeCount][reasonFull]
+	refusal.StatusCode, refusal.RetryAfter = proto.StatusCode, proto.RetryAfter
+
+	l := &Limits{
+		opts:    opts,
+		log:     log,
+		metrics: opts.Metrics,
+		breaker: b,
+		refusal: refusal,
+		uploads: &uploadLimiter{
+			maxBytes:  opts.ConcurrentUploadLimitBytes,
+			maxFiles:  opts.ConcurrentFileUploadLimit,
+			maxWait:   opts.UploadMaxWait,
+			throttle:  refusal,
+			metrics:   opts.Metrics,
+			throttled: opts.Metrics.Throttled(string(s3api.ActionWrite), metrics.ScopeUpload, "wait"),
+		},
+	}
+	if opts.ConfigPath != "" {
+		data, exists, err := readConfigFile(opts.ConfigPath)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := ParseConfig(data)
+		if err != nil {
+			opts.Metrics.ConfigReload(false)
+			return nil, fmt.Errorf("%s: %w", opts.ConfigPath, err)
+		}
+		b.install(cfg)
+		l.fileSum = contentSum(data, exists)
+		opts.Metrics.ConfigReload(true)
+	}
+	opts.Metrics.SetSource(l)
+	return l, nil
+}
+
+// readConfigFile returns the file's content and whether it exists; a
+// missing file is not an error.
+func readConfigFile(path string) (data []byte, exists bool, err error) {
+	data, err = os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("limits: %w", err)
+	}
+	return data, true, nil
+}
+
+// contentSum identifies a file content for change detection; a missing
+// file is the zero sum.
+func contentSum(data []byte, exists bool) [sha256.Size]byte {
+	if !exists {
+		return [sha256.Size]byte{}
+	}
+	return sha256.Sum256(data)
+}
+
+// Breaker returns the circuit breaker, for callers that admit work
+// outside Middleware.
+func (l *Limits) Breaker() *Breaker { return l.breaker }
+
+// Config returns a copy of the circuit-breaker configuration in force and
+// its ETag, a quoted strong entity tag such as "\"3f2a...\"" that Apply
+// and the admin API accept as If-Match.
+func (l *Limits) Config() (*Config, string) { return l.breaker.Config() }
+
+// Apply validates cfg, writes it to ConfigPath (atomically; when set) and
+// puts it in force; it returns the new ETag. ifMatch "" applies
+// unconditionally; otherwise it is an If-Match value (one or more entity
+// tags, or "*") and Apply returns ErrPreconditionFailed, changing nothing,
+// unless it names the configuration in force. An invalid cfg gives a
+// *ConfigError. Requests in flight keep their counts.
+func (l *Limits) Apply(cfg *Config, ifMatch string) (string, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	if err := cfg.Validate(); err != nil {
+		return "", err
+	}
+	cfg = cfg.Clone()
+	data, err := cfg.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("limits: %w", err)
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.opts.ConfigPath != "" {
+		// Take in an edit of the file that the watcher has not applied
+		// yet, so If-Match compares against what is really current.
+		l.reloadLocked()
+	}
+	if ifMatch != "" && !etagMatches(ifMatch, l.breaker.ETag()) {
+		return "", ErrPreconditionFailed
+	}
+	if l.opts.ConfigPath != "" {
+		if err := writeFileAtomic(l.opts.ConfigPath, data, 0o644); err != nil {
+			return "", err
+		}
+		l.fileSum = contentSum(data, true)
+	}
+	s := l.breaker.install(cfg)
+	s.etagOnce.Do(func() { s.etagVal = etagOf(data) })
+	l.log.Info("circuit breaker configuration applied", "buckets", len(cfg.Buckets), "etag", s.etagVal)
+	return s.etagVal, nil
+}
+
+// etagMatches reports whether an If-Match header value names etag
+// (RFC 9110 section 13.1.1: "*" or a list of entity tags compared with the
+// strong comparison; a weak tag never matches).
+func etagMatches(ifMatch, etag string) bool {
+	for _, t := range strings.Split(ifMatch, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || t == etag {
+			return true
+		}
+		// Be lenient with clients that drop the quotes.
+		if !strings.HasPrefix(t, `"`) && !strings.HasPrefix(t, "W/") && `"`+t+`"` == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// reloadLocked reads the file and, when its content changed since it was
+// last seen, parses it and puts it in force. An invalid file is logged and
+// counted and leaves the configuration in force. l.mu must be held.
+func (l *Limits) reloadLocked() (changed bool, err error) {
+	data, exists, err := readConfigFile(l.opts.ConfigPath)
+	if err != nil {
+		l.log.Error("cannot read circuit breaker configuration; keeping the last good one",
+			"path", l.opts.ConfigPath, "err", err)
+		l.metrics.ConfigReload(false)
+		return false, err
+	}
+	sum := contentSum(data, exists)
+	if sum == l.fileSum {
+		return false, nil
+	}
+	l.fileSum = sum // an invalid file is reported once, not on every event
+	if exists && len(bytes.TrimSpace(data)) == 0 {
+		// An editor that truncates before it writes shows an empty file
+		// for a moment; removing every limit then would be a surprise.
+		err = fmt.Errorf("%s: %w", l.opts.ConfigPath, &ConfigError{Reason: "file is empty (write {} or delete the file to remove all limits)"})
+		l.log.Error("circuit breaker configuration rejected; keeping the last good one",
+			"path", l.opts.ConfigPath, "err", err)
+		l.metrics.ConfigReload(false)
+		return false, err
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", l.opts.ConfigPath, err)
+		l.log.Error("circuit breaker configuration rejected; keeping the last good one",
+			"path", l.opts.ConfigPath, "err", err)
+		l.metrics.ConfigReload(false)
+		return false, err
+	}
+	l.breaker.install(cfg)
+	l.metrics.ConfigReload(true)
+	if !exists {
+		l.log.Info("circuit breaker file removed; no limits in force", "path", l.opts.ConfigPath)
+	} else {
+		l.log.Info("circuit breaker configuration reloaded", "path", l.opts.ConfigPath, "buckets", len(cfg.Buckets))
+	}
+	return true, nil
+}
+
+// Uploads reports the upload limiter's state (metrics.Source).
+func (l *Limits) Uploads() metrics.UploadStats { return l.uploads.stats() }
+
+// InflightRequests reports admitted requests per action (metrics.Source).
+func (l *Limits) InflightRequests(emit func(action string, n int64)) {
+	for ai, a := range s3api.Actions {
+		emit(string(a), l.breaker.global[ai].count.Load())
+	}
+}
+
+// Limits reports the configured limits of enabled sections (metrics.Source).
+func (l *Limits) Limits(emit func(metrics.Limit)) {
+	l.breaker.snap.Load().eachLimit(func(scope int, bucket string, ai, typ int, v int64) {
+		emit(metrics.Limit{
+			Scope:  scopeNames[scope],
+			Bucket: bucket,
+			Action: string(s3api.Actions[ai]),
+			Type:   typeNames[typ],
+			Value:  v,
+		})
+	})
+}

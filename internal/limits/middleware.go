@@ -1,0 +1,94 @@
+package limits
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/s3limit/s3limit/internal/s3api"
+)
+
+// errUploadCanceled answers an upload whose client went away (or whose
+// context ended) while it waited for capacity. The client is usually gone;
+// the response is for the access log. S3 uses RequestTimeout for a client
+// that stops sending.
+var errUploadCanceled = &s3api.Error{
+	Code:       "RequestTimeout",
+	StatusCode: http.StatusBadRequest,
+	Message:    "The request was canceled while it waited for upload capacity.",
+}
+
+// uploadKind classifies operations for the upload limiter.
+type uploadKind int
+
+const (
+	notUpload  uploadKind = iota
+	bodyUpload            // counted with its declared size
+	copyUpload            // counted as one file of zero bytes
+)
+
+func uploadKindOf(info *s3api.Info) uploadKind {
+	if info.Action != s3api.ActionWrite {
+		return notUpload
+	}
+	switch info.Operation {
+	case "PutObject", "UploadPart", "PostObject":
+		return bodyUpload
+	case "CopyObject", "UploadPartCopy":
+		return copyUpload
+	}
+	return notUpload
+}
+
+// Middleware applies the limits to each request classified by an earlier
+// stage (s3api.Info in the context; requests without it pass through):
+//
+//  1. Uploads (PutObject, UploadPart, PostObject by declared size;
+//     CopyObject and UploadPartCopy as one file of zero bytes) wait in the
+//     upload limiter's queue. An upload without a declared length gets 411
+//     MissingContentLength; one whose client leaves while queued is
+//     answered without reaching next.
+//  2. The circuit breaker admits the request or refuses it with SlowDown or
+//     RequestBytesExceed (written with s3api.WriteError).
+//  3. next serves it.
+//
+// Everything counted is released when next.ServeHTTP returns (the response
+// is completely written), on every path: an error response, a panic in
+// next (released, then the panic goes on) and a client abort.
+//
+// Admin API requests must not go through Middleware, so that an operator
+// can always lift a limit that blocks everything.
+func (l *Limits) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := s3api.FromContext(r.Context())
+		if info == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if kind := uploadKindOf(info); kind != notUpload {
+			n := info.Size
+			if kind == copyUpload {
+				n = 0
+			} else if n < 0 {
+				s3api.WriteError(w, r, s3api.ErrMissingContentLength)
+				return
+			}
+			up, err := l.uploads.acquire(r.Context(), n)
+			if err != nil {
+				var refusal *s3api.Error
+				if !errors.As(err, &refusal) { // the context ended
+					err = errUploadCanceled
+				}
+				s3api.WriteError(w, r, err)
+				return
+			}
+			defer l.uploads.release(up)
+		}
+		ticket, err := l.breaker.Admit(info.Action, info.Bucket, info.Size)
+		if err != nil {
+			s3api.WriteError(w, r, err)
+			return
+		}
+		defer ticket.Release()
+		next.ServeHTTP(w, r)
+	})
+}

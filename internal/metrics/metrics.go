@@ -1,0 +1,217 @@
+// Package metrics holds the Prometheus collectors of s3limit serve.
+//
+// Every Metrics value owns its own prometheus.Registry: there is no
+// package-level state, so tests and several servers in one process do not
+// share counters. Metric names are "<namespace>_s3_<name>"; the namespace
+// "seaweedfs" reproduces the names SeaweedFS exports
+// (seaweedfs_s3_request_total, seaweedfs_s3_inflight_upload_count, ...).
+//
+// Gauges that describe current state (in-flight uploads and requests,
+// waiting uploads, configured limits) are read from a Source at scrape time,
+// so the request path never updates them. Event metrics (requests,
+// throttles, waits, reloads) are updated by the caller; their label children
+// can be resolved once (Throttled) so that hot paths do not allocate.
+package metrics
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// DefaultNamespace is the metric name prefix used when New gets "".
+const DefaultNamespace = "s3limit"
+
+// Label values of the throttled and limit metrics.
+const (
+	ScopeGlobal = "global" // a limit of the global section
+	ScopeBucket = "bucket" // a limit of one bucket's section
+	ScopeUpload = "upload" // the upload queue (type "wait": -concurrentUploadMaxWait)
+)
+
+// Metrics is the set of s3limit's collectors and the registry that holds
+// them. The zero value is not usable; call New. A nil *Metrics is valid
+// and records nothing, so callers need not check. All methods are safe for
+// concurrent use.
+type Metrics struct {
+	namespace string
+	reg       *prometheus.Registry
+
+	requests   *prometheus.CounterVec   // action, status, bucket
+	duration   *prometheus.HistogramVec // action
+	uploadWait prometheus.Histogram
+	throttled  *prometheus.CounterVec // action, scope, type
+	reloadOK   prometheus.Counter
+	reloadFail prometheus.Counter
+
+	buckets bucketLabels
+	status  [600]string // status code -> label, precomputed for 100..599
+
+	source atomic.Pointer[sourceBox]
+}
+
+type sourceBox struct{ s Source }
+
+var namespaceRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// CheckNamespace reports whether ns can prefix metric names (letters,
+// digits and underscores, not starting with a digit). "" is valid and means
+// DefaultNamespace. Check user input with it before calling New.
+func CheckNamespace(ns string) error {
+	if ns == "" || namespaceRE.MatchString(ns) {
+		return nil
+	}
+	return fmt.Errorf("metrics: invalid namespace %q: use letters, digits and underscores, not starting with a digit", ns)
+}
+
+// New returns the collectors registered in a new registry, together with
+// the Go runtime and process collectors. namespace "" means
+// DefaultNamespace. New panics when namespace fails CheckNamespace (a
+// programming error: validate user input first).
+func New(namespace string) *Metrics {
+	if err := CheckNamespace(namespace); err != nil {
+		panic(err)
+	}
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	m := &Metrics{namespace: namespace, reg: prometheus.NewRegistry()}
+	m.buckets.init(MaxBucketLabels)
+	for code := 100; code < len(m.status); code++ {
+		m.status[code] = strconv.Itoa(code)
+	}
+	durations := prometheus.ExponentialBuckets(0.001, 4, 10) // 1ms .. ~262s
+
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "request_total",
+		Help: "S3 requests by action, HTTP status and bucket.",
+	}, []string{"action", "status", "bucket"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "request_duration_seconds",
+		Help:    "Time from classification to the end of the response, by action.",
+		Buckets: durations,
+	}, []string{"action"})
+	m.uploadWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "upload_wait_seconds",
+		Help:    "Time uploads spent queued for upload capacity before they were admitted.",
+		Buckets: durations,
+	})
+	m.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "throttled_total",
+		Help: "Requests refused by a limit, by action, scope (global, bucket, upload) and type (count, bytes, wait).",
+	}, []string{"action", "scope", "type"})
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "config_reloads_total",
+		Help: "Circuit-breaker configuration loads by result (success, failure).",
+	}, []string{"result"})
+	m.reloadOK = reloads.WithLabelValues("success")
+	m.reloadFail = reloads.WithLabelValues("failure")
+
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.duration, m.uploadWait, m.throttled, reloads,
+		newStateCollector(m),
+	)
+	return m
+}
+
+// Namespace returns the metric name prefix in use.
+func (m *Metrics) Namespace() string {
+	if m == nil {
+		return ""
+	}
+	return m.namespace
+}
+
+// Registry returns the registry holding every collector, for tests and for
+// packages that add collectors of their own.
+func (m *Metrics) Registry() *prometheus.Registry {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
+
+// Handler serves the registry in the Prometheus text format, for /metrics.
+func (m *Metrics) Handler() http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// ObserveRequest records one classified request: it counts it in
+// s3_request_total{action,status,bucket} and observes d in
+// s3_request_duration_seconds{action}. bucket is "" for service-level
+// requests. Past MaxBucketLabels distinct bucket names, further names are
+// counted under the bucket label "_other", so a client cannot grow the
+// registry without bound by naming random buckets.
+func (m *Metrics) ObserveRequest(action, bucket string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	var st string
+	if status >= 100 && status < len(m.status) {
+		st = m.status[status]
+	} else {
+		st = strconv.Itoa(status)
+	}
+	m.requests.WithLabelValues(action, st, m.buckets.label(bucket)).Inc()
+	m.duration.WithLabelValues(action).Observe(d.Seconds())
+}
+
+// Throttled returns the counter of requests refused for action by a limit
+// of the given scope (ScopeGlobal, ScopeBucket, ScopeUpload) and type
+// ("count", "bytes", "wait"). Resolve it once and keep it: Inc on the
+// result does not allocate. A nil *Metrics returns nil.
+func (m *Metrics) Throttled(action, scope, typ string) prometheus.Counter {
+	if m == nil {
+		return nil
+	}
+	return m.throttled.WithLabelValues(action, scope, typ)
+}
+
+// ObserveUploadWait records how long an admitted upload waited for
+// capacity (0 when it did not wait).
+func (m *Metrics) ObserveUploadWait(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.uploadWait.Observe(d.Seconds())
+}
+
+// ConfigReload counts one attempt to load the circuit-breaker
+// configuration, by its result.
+func (m *Metrics) ConfigReload(ok bool) {
+	if m == nil {
+		return
+	}
+	if ok {
+		m.reloadOK.Inc()
+	} else {
+		m.reloadFail.Inc()
+	}
+}
+
+// SetSource installs the Source read at scrape time; nil removes it (the
+// state gauges then read 0 and no limits are listed).
+func (m *Metrics) SetSource(s Source) {
+	if m == nil {
+		return
+	}
+	if s == nil {
+		m.source.Store(nil)
+		return
+	}
+	m.source.Store(&sourceBox{s})
+}

@@ -1,0 +1,226 @@
+// Package server assembles the S3 request pipeline of s3limit serve:
+//
+//	request id → classify → authenticate/authorize → limits → backend
+//
+// The backend is the embedded store or the upstream gateway; everything
+// before it is shared, so limits behave the same in both modes.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/s3limit/s3limit/internal/limits"
+	"github.com/s3limit/s3limit/internal/metrics"
+	"github.com/s3limit/s3limit/internal/s3api"
+	"github.com/s3limit/s3limit/internal/store"
+)
+
+// AdminPrefix is the path under which the admin API lives. No bucket can
+// take it: bucket names cannot start with '_'.
+const AdminPrefix = "/_s3limit/"
+
+// Config configures a Server. Zero values are the defaults noted per field.
+type Config struct {
+	// Dir is the data directory of the embedded store. Required unless
+	// Backend is set.
+	Dir string
+	// DomainName enables virtual-hosted-style buckets (<bucket>.<DomainName>).
+	// "" = path style only (path style always works).
+	DomainName string
+	// Identities are the credentials and permissions. Required.
+	Identities *s3api.IdentityConfig
+	// Limits configures the upload limiter and the circuit breaker.
+	// Metrics and Logger in it are filled in by New.
+	Limits limits.Options
+	// MetricsNamespace prefixes every metric name; "" = "s3limit".
+	MetricsNamespace string
+	// Backend serves classified, authorized, admitted requests.
+	// nil = the embedded store in Dir.
+	Backend http.Handler
+	// Logger receives the access log and errors; nil = slog.Default().
+	Logger *slog.Logger
+	// Now is the clock used for signature checks; nil = time.Now.
+	Now func() time.Time
+	// BodyIdleTimeout bounds how long one read of a request body may
+	// wait for data; 0 = 1 minute. It stops slow-loris uploads without
+	// capping the length of a large upload.
+	BodyIdleTimeout time.Duration
+}
+
+// Server is the S3 endpoint. Create it with New; serve Handler() with an
+// http.Server (see NewHTTPServer); call Run to watch the limits file and
+// Close when done.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	auth    *s3api.Authenticator
+	limits  *limits.Limits
+	metrics *metrics.Metrics
+	store   *store.Store // nil in gateway mode
+	backend http.Handler
+	admin   http.Handler
+	inner   http.Handler // limits middleware around the backend
+}
+
+// New builds the pipeline. It opens the embedded store when cfg.Backend is nil.
+func New(cfg Config) (*Server, error) {
+	if cfg.Identities == nil {
+		return nil, errors.New("server: no identities configured")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MetricsNamespace == "" {
+		cfg.MetricsNamespace = "s3limit"
+	}
+	if cfg.BodyIdleTimeout == 0 {
+		cfg.BodyIdleTimeout = time.Minute
+	}
+	auth, err := s3api.NewAuthenticator(cfg.Identities, s3api.AuthOptions{Now: cfg.Now})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, auth: auth}
+	s.metrics = metrics.New(cfg.MetricsNamespace)
+	lopts := cfg.Limits
+	lopts.Metrics = s.metrics
+	lopts.Logger = cfg.Logger
+	s.limits, err = limits.New(lopts)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.backend = cfg.Backend
+	if s.backend == nil {
+		if cfg.Dir == "" {
+			return nil, errors.New("server: no data directory and no backend")
+		}
+		st, err := store.Open(cfg.Dir, store.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.store = st
+		s.backend = st
+	}
+	s.admin = s.limits.AdminHandler()
+	s.inner = s.limits.Middleware(s.backend)
+	return s, nil
+}
+
+// Limits returns the limiter, for tests and the admin API.
+func (s *Server) Limits() *limits.Limits { return s.limits }
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// Run watches the circuit-breaker file until ctx is done.
+func (s *Server) Run(ctx context.Context) error { return s.limits.Run(ctx) }
+
+// Close releases the embedded store.
+func (s *Server) Close() error {
+	if s.store != nil {
+		return s.store.Close()
+	}
+	return nil
+}
+
+// ServeHTTP runs one request through the pipeline.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &s3api.Info{RequestID: newRequestID(), Size: -1}
+	h := w.Header()
+	h.Set("x-amz-request-id", info.RequestID)
+	h.Set("Server", "s3limit")
+	rw := &responseWriter{ResponseWriter: w}
+	r = r.WithContext(s3api.NewContext(r.Context(), info))
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &idleBody{rc: r.Body, ctl: http.NewResponseController(w), idle: s.cfg.BodyIdleTimeout}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic serving request", "request_id", info.RequestID, "op", info.Operation, "panic", p)
+			if !rw.wroteHeader {
+				s3api.WriteError(rw, r, s3api.ErrInternalError)
+			}
+		}
+		s.finish(r, rw, info, start)
+	}()
+
+	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
+		s.serveAdmin(rw, r, info)
+		return
+	}
+	ci, err := s3api.Classify(r, s.cfg.DomainName)
+	if err != nil {
+		s3api.WriteError(rw, r, err)
+		return
+	}
+	ci.RequestID = info.RequestID
+	*info = *ci
+	id, err := s.auth.Authenticate(r)
+	if err != nil {
+		s3api.WriteError(rw, r, err)
+		return
+	}
+	info.Identity = id
+	if !id.Allowed(info.Action, info.Bucket) {
+		s3api.WriteError(rw, r, s3api.ErrAccessDenied)
+		return
+	}
+	s.inner.ServeHTTP(rw, r)
+}
+
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, info *s3api.Info) {
+	info.Operation = "AdminCircuitBreaker"
+	info.Action = s3api.ActionAdmin
+	id, err := s.auth.Authenticate(r)
+	if err != nil {
+		s3api.WriteError(w, r, err)
+		return
+	}
+	info.Identity = id
+	if !id.Allowed(s3api.ActionAdmin, "") {
+		s3api.WriteError(w, r, s3api.ErrAccessDenied.WithMessage("the admin API needs an identity with the Admin action"))
+		return
+	}
+	s.admin.ServeHTTP(w, r)
+}
+
+// finish records metrics and the access log line.
+func (s *Server) finish(r *http.Request, rw *responseWriter, info *s3api.Info, start time.Time) {
+	d := time.Since(start)
+	status := rw.status
+	if !rw.wroteHeader {
+		status = http.StatusOK
+	}
+	action := string(info.Action)
+	if action == "" {
+		action = "Unknown"
+	}
+	s.metrics.ObserveRequest(action, info.Bucket, status, d)
+	if s.log.Enabled(r.Context(), slog.LevelInfo) {
+		user := "-"
+		if info.Identity != nil {
+			user = info.Identity.Name
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", info.RequestID),
+			slog.String("remote", r.RemoteAddr),
+			slog.String("user", user),
+			slog.String("op", info.Operation),
+			slog.String("bucket", info.Bucket),
+			slog.String("key", info.Key),
+			slog.Int("status", status),
+			slog.Int64("bytes_out", rw.written),
+			slog.Duration("duration", d),
+		)
+	}
+}

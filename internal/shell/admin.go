@@ -1,0 +1,173 @@
+package shell
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/s3limit/s3limit/internal/limits"
+)
+
+// AdminPath is the circuit-breaker resource of the admin API served by
+// `s3limit serve` on its S3 port. Bucket names cannot start with "_", so
+// no bucket can shadow it.
+const AdminPath = "/_s3limit/circuit-breaker"
+
+// maxAdminResponse bounds what the shell reads of an admin API response.
+const maxAdminResponse = 8 << 20
+
+// AdminBackend talks to a running server's admin API: GET returns the
+// configuration and its ETag, PUT with If-Match replaces it (412 when the
+// ETag is stale). Requests are signed with AWS Signature Version 4 for
+// service "s3"; the credentials must belong to an identity holding the
+// Admin action. Use NewAdminBackend to check the endpoint.
+type AdminBackend struct {
+	// Endpoint is the server's base URL, e.g. "http://127.0.0.1:8333".
+	Endpoint string
+	// Credentials sign every request.
+	Credentials aws.Credentials
+	// Region is the signing region; "" means "us-east-1".
+	Region string
+	// Client sends the requests; nil means a client with a 30 s timeout.
+	Client *http.Client
+	// Now is the signing clock; nil means time.Now.
+	Now func() time.Time
+}
+
+var _ Backend = (*AdminBackend)(nil)
+
+// NewAdminBackend returns a backend for the server at endpoint (an http
+// or https URL, optionally with a path prefix) signing with the given
+// credentials.
+func NewAdminBackend(endpoint string, creds aws.Credentials) (*AdminBackend, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, &UsageError{Msg: "server " + quote(endpoint) + " is not a URL like http://127.0.0.1:8333"}
+	}
+	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
+		return nil, &UsageError{Msg: "the admin API needs credentials: pass -accessKey and -secretKey or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"}
+	}
+	return &AdminBackend{Endpoint: strings.TrimRight(endpoint, "/"), Credentials: creds}, nil
+}
+
+// AdminError is an error answer of the admin API.
+type AdminError struct {
+	StatusCode int
+	Code       string // S3 error code, e.g. "AccessDenied"; "" when the body was not an S3 error
+	Message    string
+}
+
+func (e *AdminError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "server answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Code != "" {
+		b.WriteString(": " + e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	return oneLine(b.String())
+}
+
+// Load GETs the configuration.
+func (a *AdminBackend) Load(ctx context.Context) (*limits.Config, string, error) {
+	return a.do(ctx, http.MethodGet, nil, "")
+}
+
+// Save PUTs cfg with If-Match: version.
+func (a *AdminBackend) Save(ctx context.Context, cfg *limits.Config, version string) (*limits.Config, string, error) {
+	body, err := cfg.Marshal()
+	if err != nil {
+		return nil, "", err
+	}
+	return a.do(ctx, http.MethodPut, body, version)
+}
+
+func (a *AdminBackend) String() string { return a.Endpoint }
+
+func (a *AdminBackend) do(ctx context.Context, method string, body []byte, ifMatch string) (*limits.Config, string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, a.Endpoint+AdminPath, bytes.NewReader(body))
+	if err != nil {
+		return nil, "", err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+	sum := sha256.Sum256(body)
+	payloadHash := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", payloadHash)
+	region := a.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	if err := v4.NewSigner().SignHTTP(ctx, a.Credentials, req, payloadHash, "s3", region, now().UTC()); err != nil {
+		return nil, "", fmt.Errorf("shell: signing the request: %w", err)
+	}
+	client := a.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminResponse+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s %s: reading the answer: %w", method, req.URL, err)
+	}
+	if len(data) > maxAdminResponse {
+		return nil, "", fmt.Errorf("%s %s: answer larger than %d bytes", method, req.URL, maxAdminResponse)
+	}
+	if resp.StatusCode != http.StatusOK {
+		aerr := parseAdminError(resp.StatusCode, data)
+		if resp.StatusCode == http.StatusPreconditionFailed {
+			return nil, "", fmt.Errorf("%w (%v)", ErrConflict, aerr)
+		}
+		return nil, "", aerr
+	}
+	cfg, err := limits.ParseConfig(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s %s: the server sent an unusable configuration: %w", method, req.URL, err)
+	}
+	return cfg, resp.Header.Get("ETag"), nil
+}
+
+// parseAdminError reads an S3 XML error document; other bodies are
+// summarised by their first line.
+func parseAdminError(status int, body []byte) *AdminError {
+	e := &AdminError{StatusCode: status}
+	var doc struct {
+		XMLName xml.Name `xml:"Error"`
+		Code    string   `xml:"Code"`
+		Message string   `xml:"Message"`
+	}
+	if xml.Unmarshal(body, &doc) == nil {
+		e.Code, e.Message = strings.TrimSpace(doc.Code), strings.TrimSpace(doc.Message)
+		return e
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
+	if len(first) > 200 {
+		first = first[:200] + "…"
+	}
+	e.Message = strings.ToValidUTF8(first, "?")
+	return e
+}

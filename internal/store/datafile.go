@@ -1,0 +1,178 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/s3limit/s3limit/internal/s3api"
+)
+
+// writeSpec says what a body must be.
+type writeSpec struct {
+	size       int64  // expected bytes; negative = read to EOF
+	maxSize    int64  // bytes; larger bodies fail with EntityTooLarge
+	contentMD5 []byte // expected MD5 digest; nil = not checked
+	// checksumAlg is an additional checksum to compute ("" = none);
+	// checksumWant returns its expected base64 value once the body
+	// ended ("" or nil = compute and keep).
+	checksumAlg  string
+	checksumWant func() string
+}
+
+// dataFile is a data file in place under data/, not yet referenced by
+// any record: the caller commits it or removes it.
+type dataFile struct {
+	id       string
+	size     int64
+	md5      [md5.Size]byte
+	checksum *Checksum
+}
+
+func (d dataFile) etag() string { return hex.EncodeToString(d.md5[:]) }
+
+// hashWriter writes to a file and to hashes, remembering the file's
+// write error so it can be told from a body read error.
+type hashWriter struct {
+	f     *os.File
+	md5   hash.Hash
+	extra hash.Hash // nil when no additional checksum is computed
+	err   error
+}
+
+func (w *hashWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		w.err = err
+		return n, err
+	}
+	w.md5.Write(p)
+	if w.extra != nil {
+		w.extra.Write(p)
+	}
+	return n, nil
+}
+
+// writeData streams body into a new data file: temporary file, verify,
+// fsync, rename into data/, fsync the directory. On any failure nothing
+// is left behind. Body read errors are returned as they are (the request
+// pipeline reports signature and checksum failures through them).
+func (s *Store) writeData(ctx context.Context, body io.Reader, spec writeSpec) (dataFile, error) {
+	if spec.size > spec.maxSize {
+		return dataFile{}, s3api.ErrEntityTooLarge
+	}
+	f, err := os.CreateTemp(s.tmpDir, "w-*")
+	if err != nil {
+		return dataFile{}, fmt.Errorf("store: %w", err)
+	}
+	tmp := f.Name()
+	fail := func(err error) (dataFile, error) {
+		f.Close()
+		os.Remove(tmp)
+		return dataFile{}, err
+	}
+	if err := s.step(stepTempCreated); err != nil {
+		return fail(err)
+	}
+	w := &hashWriter{f: f, md5: md5.New()}
+	if spec.checksumAlg != "" {
+		w.extra = newChecksumHash(spec.checksumAlg)
+	}
+	limit := spec.maxSize
+	if spec.size >= 0 {
+		limit = spec.size
+	}
+	bufp := s.bufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(w, io.LimitReader(body, limit+1), *bufp)
+	s.bufs.Put(bufp)
+	switch {
+	case err != nil && w.err != nil:
+		return fail(fmt.Errorf("store: write data: %w", err))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fail(s3api.ErrIncompleteBody)
+	case err != nil:
+		return fail(err)
+	case n > spec.maxSize:
+		return fail(s3api.ErrEntityTooLarge)
+	case spec.size >= 0 && n != spec.size:
+		return fail(s3api.ErrIncompleteBody)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	d := dataFile{id: newID(), size: n}
+	w.md5.Sum(d.md5[:0])
+	if spec.contentMD5 != nil && !bytes.Equal(spec.contentMD5, d.md5[:]) {
+		return fail(s3api.ErrBadDigest)
+	}
+	if w.extra != nil {
+		got := base64.StdEncoding.EncodeToString(w.extra.Sum(nil))
+		want := ""
+		if spec.checksumWant != nil {
+			want = spec.checksumWant()
+		}
+		if want != "" && want != got {
+			return fail(s3api.ErrBadDigest.WithMessage("The %s you specified did not match the calculated checksum.", spec.checksumAlg))
+		}
+		d.checksum = &Checksum{Algorithm: spec.checksumAlg, Value: got}
+	}
+	if err := s.step(stepCopied); err != nil {
+		return fail(err)
+	}
+	if !s.noSync {
+		if err := f.Sync(); err != nil {
+			return fail(fmt.Errorf("store: sync data: %w", err))
+		}
+	}
+	if err := s.step(stepSynced); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return dataFile{}, fmt.Errorf("store: close data: %w", err)
+	}
+	path := s.dataPath(d.id)
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return dataFile{}, fmt.Errorf("store: %w", err)
+	}
+	if err := s.syncDir(filepath.Dir(path)); err != nil {
+		os.Remove(path)
+		return dataFile{}, err
+	}
+	if err := s.step(stepRenamed); err != nil {
+		os.Remove(path)
+		return dataFile{}, err
+	}
+	return d, nil
+}
+
+// syncDir makes a rename in dir durable.
+func (s *Store) syncDir(dir string) error {
+	if s.noSync {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	err = d.Sync()
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("store: sync directory: %w", err)
+	}
+	return nil
+}
+
+// discard removes a data file that was never committed.
+func (s *Store) discard(d dataFile) {
+	os.Remove(s.dataPath(d.id))
+}

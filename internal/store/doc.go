@@ -1,0 +1,51 @@
+// Package store is the embedded object store of s3limit serve: buckets,
+// objects, multipart uploads and tags on local disk, served over the S3
+// API by (*Store).ServeHTTP.
+//
+// # Layout on disk
+//
+// A store owns three names inside its directory and leaves every other
+// file alone:
+//
+//	meta.db        bbolt database: buckets, object records, uploads, parts
+//	data/xx/<id>   object and part data, named by a random 128-bit id
+//	tmp/           files being written
+//
+// Data files are never named after object keys, so no key can reach
+// outside the data directory.
+//
+// # Crash safety
+//
+// A write streams the body into tmp/ (computing its MD5 and size as it
+// goes), fsyncs the file, renames it into data/, fsyncs the directory and
+// only then commits the metadata transaction that makes it visible. Files
+// an object no longer uses are removed after the commit that dropped them.
+// A crash at any step therefore leaves either the old object or the new
+// one, plus at worst an unreferenced file; Open removes everything in tmp/
+// and every data file no record refers to.
+//
+// # Multipart objects
+//
+// CompleteMultipartUpload does not copy data: the object's record lists
+// the part files in order and reads stream across them. Files being read
+// are pinned in memory so that an overwrite or delete committed during a
+// download removes them only when the download ends.
+//
+// # Decisions where S3 leaves room
+//
+//   - DeleteBucket refuses a bucket that still holds objects
+//     (BucketNotEmpty) but aborts its in-progress multipart uploads, as
+//     Amazon S3 does, so forgotten uploads cannot keep a bucket alive.
+//   - GetBucketVersioning answers an empty VersioningConfiguration (the
+//     bucket has never been versioned); other versioning, ACL, policy,
+//     lifecycle and encryption operations answer NotImplemented.
+//   - Requests that ask for server-side encryption or object lock answer
+//     NotImplemented instead of storing data without the protection asked
+//     for.
+//   - The multipart uploads of one key are ordered by initiation time
+//     (upload ids begin with it). Keys containing NUL may list out of order
+//     among uploads; object listings are exact for every key.
+//   - Additional checksums (x-amz-checksum-*) of single uploads are
+//     verified, stored and returned when the client asks with
+//     x-amz-checksum-mode: ENABLED; multipart objects keep none.
+package store

@@ -1,0 +1,256 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/s3limit/s3limit/internal/s3api"
+	bolt "go.etcd.io/bbolt"
+)
+
+// PutOptions describe the body and metadata of a PutObject.
+type PutOptions struct {
+	// Size is the declared body length in bytes; negative means unknown
+	// (read to EOF). A body of another length fails with IncompleteBody.
+	Size int64
+	// ContentMD5 is the expected MD5 digest (16 bytes); nil skips the check.
+	ContentMD5 []byte
+	// ChecksumAlgorithm names an additional checksum to compute and store
+	// (CRC32, CRC32C, CRC64NVME, SHA1, SHA256); "" for none.
+	ChecksumAlgorithm string
+	// ChecksumValue returns the expected base64 checksum; it is called
+	// after the body ended, so it may read a trailer. nil or "" stores the
+	// computed value unchecked.
+	ChecksumValue func() string
+	Metadata      Metadata
+	Tags          []Tag
+	// IfMatch and IfNoneMatch make the write conditional on the current
+	// object: If-None-Match "*" fails with PreconditionFailed when the key
+	// exists, If-Match when its ETag differs (NoSuchKey when it is absent).
+	IfMatch, IfNoneMatch string
+}
+
+// PutObject stores body as bucket/key, replacing any object there. The
+// object becomes visible only once completely written and synced.
+func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reader, opts PutOptions) (ObjectInfo, error) {
+	if err := checkKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := validateTags(opts.Tags, maxObjectTags); err != nil {
+		return ObjectInfo{}, err
+	}
+	cond := writeCondition(opts.IfMatch, opts.IfNoneMatch)
+	// Fail before reading the body when the write cannot succeed.
+	if err := s.checkObject(bucket, key, cond); err != nil {
+		return ObjectInfo{}, err
+	}
+	d, err := s.writeData(ctx, body, writeSpec{
+		size:         opts.Size,
+		maxSize:      maxPutSize,
+		contentMD5:   opts.ContentMD5,
+		checksumAlg:  opts.ChecksumAlgorithm,
+		checksumWant: opts.ChecksumValue,
+	})
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	rec := &objectRecord{
+		Size:     d.size,
+		ETag:     d.etag(),
+		Modified: s.now().UnixNano(),
+		Segments: []segment{{ID: d.id, Size: d.size}},
+		Meta:     opts.Metadata,
+		Tags:     opts.Tags,
+		Checksum: d.checksum,
+	}
+	if err := s.commitObject(bucket, key, rec, cond, []string{d.id}); err != nil {
+		return ObjectInfo{}, err
+	}
+	return rec.info(bucket, key), nil
+}
+
+// checkObject runs cond against the current object without writing.
+func (s *Store) checkObject(bucket, key string, cond func(*objectRecord) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b, err := objectsOf(tx, bucket)
+		if err != nil || cond == nil {
+			return err
+		}
+		old, err := getObject(b, key)
+		if errors.Is(err, s3api.ErrNoSuchKey) {
+			return cond(nil)
+		}
+		if err != nil {
+			return err
+		}
+		return cond(old)
+	})
+}
+
+// commitObject makes rec the object at bucket/key after cond (may be nil)
+// accepted the current one, then removes the replaced object's files. On
+// failure it removes the files named by fresh, which nothing else refers
+// to.
+func (s *Store) commitObject(bucket, key string, rec *objectRecord, cond func(*objectRecord) error, fresh []string) error {
+	var replaced []string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		replaced = nil
+		b, err := objectsOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		old, err := getObject(b, key)
+		if errors.Is(err, s3api.ErrNoSuchKey) {
+			old, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+		if cond != nil {
+			if err := cond(old); err != nil {
+				return err
+			}
+		}
+		if old != nil {
+			replaced = segmentIDs(old.Segments)
+		}
+		return b.Put([]byte(key), encode(rec))
+	})
+	if err != nil {
+		s.removeFiles(fresh)
+		return err
+	}
+	_ = s.step(stepCommitted) // the object exists; a hook error changes nothing
+	s.release(replaced)
+	return nil
+}
+
+// StatObject returns an object's description (HeadObject).
+func (s *Store) StatObject(bucket, key string) (ObjectInfo, error) {
+	var oi ObjectInfo
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b, err := objectsOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		rec, err := getObject(b, key)
+		if err != nil {
+			return err
+		}
+		oi = rec.info(bucket, key)
+		return nil
+	})
+	return oi, err
+}
+
+// getObject reads and decodes an object record or fails with NoSuchKey.
+func getObject(b *bolt.Bucket, key string) (*objectRecord, error) {
+	if key == "" {
+		return nil, s3api.ErrNoSuchKey
+	}
+	v := b.Get([]byte(key))
+	if v == nil {
+		return nil, s3api.ErrNoSuchKey
+	}
+	var rec objectRecord
+	if err := decode(v, &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// DeleteObject removes an object. A missing key is not an error; a
+// missing bucket is NoSuchBucket.
+func (s *Store) DeleteObject(bucket, key string) error {
+	errs, err := s.DeleteObjects(bucket, []string{key})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+// DeleteObjects removes several objects in one transaction. It returns
+// one error per key (nil when deleted or absent), or an error for the
+// whole request.
+func (s *Store) DeleteObjects(bucket string, keys []string) ([]error, error) {
+	errs := make([]error, len(keys))
+	var released []string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		released = released[:0]
+		b, err := objectsOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		for i, key := range keys {
+			if errs[i] = checkKey(key); errs[i] != nil {
+				continue
+			}
+			old, err := getObject(b, key)
+			if errors.Is(err, s3api.ErrNoSuchKey) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			released = append(released, segmentIDs(old.Segments)...)
+			if err := b.Delete([]byte(key)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.release(released)
+	return errs, nil
+}
+
+// ObjectTags returns an object's tags (possibly none).
+func (s *Store) ObjectTags(bucket, key string) ([]Tag, error) {
+	oi, err := s.StatObject(bucket, key)
+	return oi.Tags, err
+}
+
+// SetObjectTags replaces an object's tags; nil removes them. Data,
+// ETag and Last-Modified do not change.
+func (s *Store) SetObjectTags(bucket, key string, tags []Tag) error {
+	if err := validateTags(tags, maxObjectTags); err != nil {
+		return err
+	}
+	return s.updateObject(bucket, key, func(rec *objectRecord) error {
+		rec.Tags = tags
+		return nil
+	})
+}
+
+// updateObject changes an object's record in place; fn must not change
+// its segments.
+func (s *Store) updateObject(bucket, key string, fn func(*objectRecord) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := objectsOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		rec, err := getObject(b, key)
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+		return b.Put([]byte(key), encode(rec))
+	})
+}
+
+// checkKey rejects keys S3 would not accept.
+func checkKey(key string) error {
+	if key == "" {
+		return s3api.ErrInvalidArgument.WithMessage("An object key must not be empty.")
+	}
+	if len(key) > maxKeyLength {
+		return s3api.ErrKeyTooLong
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// Object is an object opened for reading. Its data stays readable, even
+// if the object is overwritten or deleted meanwhile, until Close.
+type Object struct {
+	Info ObjectInfo
+
+	s         *Store
+	ids       []string
+	closeOnce sync.Once
+}
+
+// OpenObject opens an object for reading.
+func (s *Store) OpenObject(bucket, key string) (*Object, error) {
+	for {
+		since := s.releaseCount()
+		oi, err := s.StatObject(bucket, key)
+		if err != nil {
+			return nil, err
+		}
+		ids := segmentIDs(oi.segs)
+		if s.pin(ids, since) {
+			return &Object{Info: oi, s: s, ids: ids}, nil
+		}
+		// A release happened since the lookup: the files are safe only if
+		// the object still refers to them.
+		again, err := s.StatObject(bucket, key)
+		if err == nil && sameSegments(again.segs, oi.segs) {
+			return &Object{Info: again, s: s, ids: ids}, nil
+		}
+		s.unpin(ids)
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Close releases the object's data. It is safe to call more than once.
+func (o *Object) Close() error {
+	o.closeOnce.Do(func() { o.s.unpin(o.ids) })
+	return nil
+}
+
+// NewReader returns a reader of length bytes of the object from offset
+// off. The range must lie within the object. Close the reader, then the
+// Object.
+func (o *Object) NewReader(off, length int64) io.ReadCloser {
+	return &segReader{s: o.s, segs: o.Info.segs, skip: off, left: length}
+}
+
+// errShortData means a data file is shorter than its record says.
+var errShortData = errors.New("store: data file shorter than its record")
+
+// segReader reads a range across an object's data files, opening one
+// file at a time.
+type segReader struct {
+	s    *Store
+	segs []segment
+	i    int   // next segment to open
+	skip int64 // bytes to skip before the range starts
+	left int64 // bytes of the range not yet read
+	cur  *io.LimitedReader
+	f    *os.File
+}
+
+// open opens the segment holding the next byte of the range.
+func (r *segReader) open() error {
+	for r.i < len(r.segs) && r.skip >= r.segs[r.i].Size {
+		r.skip -= r.segs[r.i].Size
+		r.i++
+	}
+	if r.i == len(r.segs) {
+		return errShortData
+	}
+	seg := r.segs[r.i]
+	r.i++
+	f, err := os.Open(r.s.dataPath(seg.ID))
+	if err != nil {
+		return fmt.Errorf("store: open data: %w", err)
+	}
+	if r.skip > 0 {
+		if _, err := f.Seek(r.skip, io.SeekStart); err != nil {
+			f.Close()
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	r.f = f
+	r.cur = &io.LimitedReader{R: f, N: min(seg.Size-r.skip, r.left)}
+	r.skip = 0
+	return nil
+}
+
+// done closes the current file after its part of the range was read.
+func (r *segReader) done() error {
+	short := r.cur.N > 0
+	r.f.Close()
+	r.f, r.cur = nil, nil
+	if short {
+		return errShortData
+	}
+	return nil
+}
+
+func (r *segReader) Read(p []byte) (int, error) {
+	for {
+		if r.left == 0 {
+			return 0, io.EOF
+		}
+		if r.cur == nil {
+			if err := r.open(); err != nil {
+				return 0, err
+			}
+		}
+		n, err := r.cur.Read(p)
+		r.left -= int64(n)
+		if r.cur.N == 0 || err == io.EOF {
+			if err := r.done(); err != nil {
+				return n, err
+			}
+			err = nil
+		}
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+}
+
+// WriteTo copies the range file by file, so that an *os.File reaches
+// w's ReadFrom (sendfile for a network connection).
+func (r *segReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for r.left > 0 {
+		if r.cur == nil {
+			if err := r.open(); err != nil {
+				return total, err
+			}
+		}
+		n, err := io.Copy(w, r.cur)
+		total += n
+		r.left -= n
+		if err != nil {
+			return total, err
+		}
+		if err := r.done(); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (r *segReader) Close() error {
+	if r.f != nil {
+		r.f.Close()
+		r.f, r.cur = nil, nil
+	}
+	return nil
+}

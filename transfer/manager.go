@@ -1,0 +1,239 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3limit/s3limit/bandwidth"
+)
+
+// ErrShutdown is the cause of transfers stopped by Shutdown(ctx, true) and
+// the error of transfers submitted after Shutdown.
+var ErrShutdown = errors.New("transfer: manager is shut down")
+
+// Manager runs uploads and downloads against one S3 client under one
+// bandwidth budget and one adaptive request window. Create it with
+// NewManager; its methods are safe for concurrent use. Call Shutdown when
+// done with it.
+type Manager struct {
+	client *s3.Client
+	cfg    Config           // resolved: no zero fields but MaxBandwidth and Bucket
+	bucket bandwidth.Bucket // nil: unlimited
+	gov    *governor
+	bufs   *bufferPool
+	int64n func(int64) int64 // jitter source; nil = math/rand/v2
+
+	ctx  context.Context // ends with ErrShutdown on a cancelling Shutdown
+	stop context.CancelCauseFunc
+
+	mu     sync.Mutex // guards closed and the Add side of active
+	closed bool
+	active sync.WaitGroup
+	nact   atomic.Int64
+
+	retries  atomic.Int64
+	copyBufs sync.Pool // of *[]byte, for response bodies
+}
+
+// NewManager returns a Manager that sends requests through client. The
+// manager sets, per request, its own retry policy (the client's retryer
+// is bypassed so that throttling is handled here), request checksums only
+// when S3 requires them (so a body is not read an extra time for a CRC),
+// and an HTTP client wrapper that paces request and response bodies.
+// Invalid cfg fields are reported as errors wrapping ErrInvalidConfig.
+func NewManager(client *s3.Client, cfg Config) (*Manager, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: nil *s3.Client", ErrInvalidConfig)
+	}
+	cfg, err := cfg.resolved()
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		client: client,
+		cfg:    cfg,
+		bucket: cfg.Bucket,
+		gov:    newGovernor(cfg.MaxConcurrency),
+		bufs:   newBufferPool(cfg.MaxConcurrency),
+	}
+	if m.bucket == nil && cfg.MaxBandwidth > 0 {
+		m.bucket = bandwidth.NewPacingBucket(cfg.MaxBandwidth, 0, cfg.Clock)
+	}
+	m.ctx, m.stop = context.WithCancelCause(context.Background())
+	return m, nil
+}
+
+// Stats is a snapshot of a manager's request window and counters.
+type Stats struct {
+	// MaxConcurrency is the configured ceiling of the request window.
+	MaxConcurrency int
+	// ConcurrencyLimit is the current window: how many requests may be in
+	// flight now. It halves when the server throttles and grows back by
+	// about one per round of successful requests.
+	ConcurrencyLimit int
+	// MinConcurrencyLimit is the smallest window since NewManager.
+	MinConcurrencyLimit int
+	// InFlight is the number of requests in flight; Waiting the number
+	// queued for a place in the window.
+	InFlight, Waiting int
+	// Requests counts requests sent, Throttled the throttling answers
+	// received (SlowDown, RequestBytesExceed, 429, 503), Retries the
+	// attempts repeated after any retryable failure.
+	Requests, Throttled, Retries int64
+	// Transfers is the number of transfers not yet done.
+	Transfers int
+}
+
+// Stats returns the manager's current state.
+func (m *Manager) Stats() Stats {
+	g := m.gov.stats()
+	return Stats{
+		MaxConcurrency:      m.cfg.MaxConcurrency,
+		ConcurrencyLimit:    g.limit,
+		MinConcurrencyLimit: g.minLimit,
+		InFlight:            g.inFlight,
+		Waiting:             g.waiting,
+		Requests:            g.requests,
+		Throttled:           g.throttles,
+		Retries:             m.retries.Load(),
+		Transfers:           int(m.nact.Load()),
+	}
+}
+
+// Shutdown stops the manager from accepting transfers and waits for the
+// ones in progress. With cancel true it first cancels them (cause
+// ErrShutdown; multipart uploads are aborted on the server). It returns
+// ctx's error if ctx ends before every transfer has finished; the
+// transfers then keep running (or keep winding down) in the background.
+// Calling Shutdown more than once is allowed.
+func (m *Manager) Shutdown(ctx context.Context, cancel bool) error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	if cancel {
+		m.stop(ErrShutdown)
+	}
+	idle := make(chan struct{})
+	go func() {
+		m.active.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// start registers a transfer, announces it and runs it on its own
+// goroutine.
+func (m *Manager) start(ctx context.Context, kind Kind, bucket, key string, o options,
+	run func(ctx context.Context, f *Future) (Result, error)) *Future {
+	f := newFuture(kind, bucket, key, o.subs)
+	m.mu.Lock()
+	closed := m.closed
+	if !closed {
+		m.active.Add(1)
+		m.nact.Add(1)
+	}
+	m.mu.Unlock()
+
+	tctx, cancel := context.WithCancelCause(ctx)
+	f.ctx, f.cancel = tctx, cancel
+	for _, s := range f.subs {
+		s.OnQueued(f)
+	}
+	if closed {
+		cancel(ErrShutdown)
+		f.finish(Result{Bucket: bucket, Key: key}, m.wrapErr(f, ErrShutdown))
+		return f
+	}
+	unlink := context.AfterFunc(m.ctx, func() { cancel(context.Cause(m.ctx)) })
+	go func() {
+		defer m.active.Done()
+		var res Result
+		err := validateTarget(bucket, key)
+		if err == nil {
+			res, err = run(tctx, f)
+		}
+		unlink()
+		if err != nil && tctx.Err() != nil && !errors.Is(err, context.Cause(tctx)) {
+			// Report why the transfer stopped, not what the stop broke.
+			err = context.Cause(tctx)
+		}
+		res.Bucket, res.Key = bucket, key
+		m.nact.Add(-1)
+		f.finish(res, m.wrapErr(f, err))
+		cancel(context.Canceled)
+	}()
+	return f
+}
+
+func (m *Manager) wrapErr(f *Future, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("transfer: %s s3://%s/%s: %w", f.kind, f.bucket, f.key, err)
+}
+
+func validateTarget(bucket, key string) error {
+	switch {
+	case bucket == "":
+		return errors.New("empty bucket name")
+	case key == "":
+		return errors.New("empty object key")
+	}
+	return nil
+}
+
+// call runs one S3 request with the manager's retry policy: op names it in
+// errors; transient is the attempt budget for transient failures; fn makes
+// one attempt with a context that ends when the attempt does. Every
+// attempt holds a place in the request window.
+func (m *Manager) call(ctx context.Context, op string, transient int, fn func(ctx context.Context) error) error {
+	var throttled, failed int
+	for attempt := 1; ; attempt++ {
+		s, err := m.gov.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		actx, cancel := context.WithCancel(ctx)
+		err = fn(actx)
+		cancel()
+		class := classify(ctx, err)
+		switch class {
+		case classOK:
+			m.gov.release(s, outcomeOK)
+			return nil
+		case classThrottle:
+			m.gov.release(s, outcomeThrottled)
+			throttled++
+			if throttled >= throttleAttempts {
+				return attemptsError(op, attempt, err)
+			}
+		case classTransient:
+			m.gov.release(s, outcomeFailed)
+			failed++
+			if failed >= transient {
+				return attemptsError(op, attempt, err)
+			}
+		default:
+			m.gov.release(s, outcomeFailed)
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		m.retries.Add(1)
+		wait := backoff(attempt, retryAfter(err, m.cfg.Clock.Now()), m.int64n)
+		if m.cfg.Clock.Sleep(ctx, wait) != nil {
+			return context.Cause(ctx)
+		}
+	}
+}

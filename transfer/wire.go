@@ -1,0 +1,238 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3limit/s3limit/bandwidth"
+)
+
+// How bytes are charged on the wire.
+//
+// The manager hands the SDK a seekable body (a buffer or a section of a
+// file). The SDK may read it before sending, to compute a SHA-256 payload
+// hash on plain-HTTP endpoints (on HTTPS the payload is sent unsigned) or
+// a checksum when S3 requires one. Those reads are not charged: pacing is
+// applied by wireClient, which sits where the SDK hands the finished
+// *http.Request to its HTTP client, and wraps the request body the
+// transport is about to send and the response body of a GET. So the
+// budget is consumed only by bytes the transport reads to put on the
+// connection, and by bytes of an object as they arrive.
+
+// wireClient is the HTTP client one request attempt runs through.
+type wireClient struct {
+	next s3.HTTPClient
+	// up, if set, wraps a non-empty request body.
+	up func(ctx context.Context, body io.ReadCloser) io.ReadCloser
+	// down, if set, wraps a successful response body.
+	down func(ctx context.Context, body io.ReadCloser) io.ReadCloser
+}
+
+func (c *wireClient) Do(req *http.Request) (*http.Response, error) {
+	if c.up != nil && req.Body != nil && req.Body != http.NoBody {
+		req.Body = c.up(req.Context(), req.Body)
+		// The body can be read once; a transport-level replay would
+		// bypass the accounting, so leave retries to the manager.
+		req.GetBody = nil
+	}
+	resp, err := c.next.Do(req)
+	if err == nil && c.down != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.Body != nil {
+		resp.Body = c.down(req.Context(), resp.Body)
+	}
+	return resp, err
+}
+
+// requestOptions returns the per-request client options of the manager,
+// with the given body wrappers.
+func (m *Manager) requestOptions(up, down func(context.Context, io.ReadCloser) io.ReadCloser) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.Retryer = aws.NopRetryer{}
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		if up != nil || down != nil {
+			o.HTTPClient = &wireClient{next: o.HTTPClient, up: up, down: down}
+		}
+	}
+}
+
+// pace wraps r so that its reads are charged to the manager's budget in
+// small quanta, stopping with ctx's error when ctx ends. Without a budget
+// r is returned as it is.
+func (m *Manager) pace(ctx context.Context, r io.ReadCloser) io.ReadCloser {
+	if m.bucket == nil {
+		return r
+	}
+	return bandwidth.NewLimitedStream(ctx, r, m.bucket, m.cfg.Clock, m.quantum())
+}
+
+// quantum is the pacing step in bytes for streams on a bucket that does
+// not choose its own: about 25 ms of budget, between 4 KiB and 256 KiB.
+func (m *Manager) quantum() int {
+	if _, ok := m.bucket.(bandwidth.Pacer); ok {
+		return 0 // the bucket's own Quantum
+	}
+	q := m.cfg.MaxBandwidth / 40
+	return int(min(max(q, 4<<10), 256<<10))
+}
+
+// meter counts the bytes the transport takes from one upload attempt's
+// body and reports them as progress. finish stops it and waits for reads
+// in progress, so no progress is reported after finish returns.
+type meter struct {
+	f *Future
+
+	mu     sync.Mutex // guards the fields below and those of its bodies
+	cond   sync.Cond  // signalled when active drops to zero
+	active int        // Reads in progress
+	closed bool       // no more Reads are counted
+	total  int64      // bytes reported
+}
+
+func newMeter(f *Future) *meter {
+	mt := &meter{f: f}
+	mt.cond.L = &mt.mu
+	return mt
+}
+
+// wrap returns body with its reads counted.
+func (mt *meter) wrap(body io.ReadCloser) io.ReadCloser {
+	return &meteredBody{rc: body, mt: mt}
+}
+
+// finish stops counting and returns the bytes reported for the attempt.
+func (mt *meter) finish() int64 {
+	mt.mu.Lock()
+	mt.closed = true
+	for mt.active > 0 {
+		mt.cond.Wait()
+	}
+	n := mt.total
+	mt.mu.Unlock()
+	return n
+}
+
+// meteredBody is a request body as the transport sees it. net/http may
+// call Close while a Read is in progress on another goroutine; the
+// wrapped stream is closed only once no Read is running.
+type meteredBody struct {
+	rc io.ReadCloser
+	mt *meter
+	// Guarded by mt.mu.
+	reading              int
+	closeWanted, closing bool
+}
+
+var errAttemptOver = errors.New("transfer: request attempt is over")
+
+func (b *meteredBody) Read(p []byte) (int, error) {
+	mt := b.mt
+	mt.mu.Lock()
+	if mt.closed || b.closeWanted {
+		mt.mu.Unlock()
+		return 0, errAttemptOver
+	}
+	mt.active++
+	b.reading++
+	mt.mu.Unlock()
+
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		mt.f.progress(int64(n))
+	}
+
+	mt.mu.Lock()
+	mt.total += int64(n)
+	mt.active--
+	b.reading--
+	if mt.active == 0 {
+		mt.cond.Broadcast()
+	}
+	doClose := b.closeWanted && b.reading == 0 && !b.closing
+	if doClose {
+		b.closing = true
+	}
+	mt.mu.Unlock()
+	if doClose {
+		b.rc.Close()
+	}
+	return n, err
+}
+
+func (b *meteredBody) Close() error {
+	mt := b.mt
+	mt.mu.Lock()
+	b.closeWanted = true
+	doClose := b.reading == 0 && !b.closing
+	if doClose {
+		b.closing = true
+	}
+	mt.mu.Unlock()
+	if doClose {
+		return b.rc.Close()
+	}
+	return nil
+}
+
+// endUpload ends one upload attempt that returned err: it stops the meter,
+// takes back the progress of a failed attempt, and turns a failure of the
+// caller's data source into a final error.
+func endUpload(mt *meter, src *partReader, err error) error {
+	n := mt.finish()
+	if err != nil && n != 0 {
+		mt.f.progress(-n)
+	}
+	if serr := src.failure(); serr != nil {
+		return &fatalError{serr}
+	}
+	return err
+}
+
+// partReader is the body of one upload request: a section of the source
+// with a known length. It records a failure of the source (an error other
+// than EOF, or EOF before the declared length) so that the attempt is not
+// retried, and it is seekable so the SDK can rewind it.
+type partReader struct {
+	sr *io.SectionReader
+
+	mu  sync.Mutex // guards err
+	err error
+}
+
+func newPartReader(ra io.ReaderAt, off, n int64) *partReader {
+	return &partReader{sr: io.NewSectionReader(ra, off, n)}
+}
+
+func (r *partReader) Read(p []byte) (int, error) {
+	n, err := r.sr.Read(p)
+	if err != nil && err != io.EOF {
+		r.fail(err)
+	} else if err == io.EOF {
+		if pos, _ := r.sr.Seek(0, io.SeekCurrent); pos < r.sr.Size() {
+			err = fmt.Errorf("source ended %d bytes early", r.sr.Size()-pos)
+			r.fail(err)
+		}
+	}
+	return n, err
+}
+
+func (r *partReader) Seek(off int64, whence int) (int64, error) { return r.sr.Seek(off, whence) }
+
+func (r *partReader) fail(err error) {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.mu.Unlock()
+}
+
+func (r *partReader) failure() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
