@@ -24,9 +24,10 @@ func (s *ConsumptionScheduler) IsScheduled(token *RequestToken) bool {
 	return ok
 }
 
-// ScheduleConsumption schedules amt bytes for token, taking timeToConsume,
-// and returns the total wait of the queue including it: how long the
-// requester should wait before retrying. Scheduling a token that is already
+// ScheduleConsumption schedules the request of token, which takes
+// timeToConsume, and returns the total wait of the queue including it: how
+// long the requester should wait before retrying. amt, in bytes, is
+// informational. Scheduling a token that is already
 // scheduled replaces its entry (its earlier time to consume leaves the
 // total), so a token is never counted twice.
 func (s *ConsumptionScheduler) ScheduleConsumption(amt int64, token *RequestToken, timeToConsume time.Duration) time.Duration {

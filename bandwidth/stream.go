@@ -61,9 +61,10 @@ func (l *Limiter) Bucket() Bucket {
 //
 // The threshold is the one given to [NewLimitedStream]; when that is zero it
 // is the bucket's [Pacer.Quantum] for a Pacer (such as [PacingBucket]), and
-// [DefaultBytesThreshold] otherwise. Over a Pacer a single Read also returns
-// at most threshold bytes and waits through [Pacer.WaitN], which keeps the
-// traffic smooth. Over other buckets, a refused consumption sleeps the
+// [DefaultBytesThreshold] otherwise. Over a Pacer, Read also stops short of
+// the threshold, so that every admission is at most one threshold's worth,
+// and waits through [Pacer.WaitN]: traffic leaves in small, evenly spaced
+// steps. Over other buckets, a refused consumption sleeps the
 // bucket's RetryTime on the stream's clock and retries with the same token.
 //
 // When the stream's context is done, Read returns the context's error, also
@@ -131,8 +132,10 @@ func (s *LimitedStream) Read(p []byte) (int, error) {
 		if threshold == 0 {
 			threshold = s.pacer.Quantum()
 		}
-		if threshold > 0 && int64(len(p)) > threshold {
-			p = p[:threshold]
+		// Read no further than the threshold, so that each admission is at
+		// most one threshold's worth.
+		if room := threshold - s.bytesSeen; threshold > 0 && int64(len(p)) > room {
+			p = p[:max(room, 1)]
 		}
 	}
 	if threshold <= 0 {

@@ -144,6 +144,39 @@ func TestLimitedStreamConsumesAtThreshold(t *testing.T) {
 	}
 }
 
+// The reference adds the requested amount before reading: an end-of-file
+// read of 256 KiB costs 256 KiB, and a 1-byte download costs 512 KiB.
+func TestLimitedStreamChargesDeliveredBytesOnly(t *testing.T) {
+	const threshold = 256 << 10
+	tests := []struct {
+		name string
+		size int
+		want int64 // bytes charged in all, including Close
+	}{
+		{name: "1-byte object", size: 1, want: 1},
+		{name: "object of exactly the threshold", size: threshold, want: threshold},
+		{name: "empty object", size: 0, want: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bucket := &recordingBucket{}
+			s := NewLimitedStream(t.Context(), bytes.NewReader(make([]byte, tc.size)), bucket, nil, threshold)
+			buf := make([]byte, threshold)
+			for {
+				if _, err := s.Read(buf); err != nil {
+					break
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := sum(bucket.Amounts()); got != tc.want {
+				t.Errorf("charged %d bytes (%v), want %d", got, bucket.Amounts(), tc.want)
+			}
+		})
+	}
+}
+
 func TestLimitedStreamRetriesWithTheSameToken(t *testing.T) {
 	clock := newFakeClock()
 	bucket := &recordingBucket{answers: []error{
@@ -233,7 +266,7 @@ func TestLimitedStreamCloseClosesReaderWhenConsumeFails(t *testing.T) {
 
 // The reference sleeps through cancellation and leaves the reservation in
 // the queue; a cancelled stream must wake at once and give it back.
-func TestLimitedStreamCancelWhileWaiting(t *testing.T) {
+func TestLimitedStreamCancelWhileWaitingWakesAndGivesReservationBack(t *testing.T) {
 	tests := []struct {
 		name   string
 		bucket func() Bucket
@@ -451,20 +484,24 @@ func TestLimitedStreamReadDoesNotAllocate(t *testing.T) {
 }
 
 func BenchmarkLimitedStreamRead(b *testing.B) {
+	// A rate no link reaches: the cost of limiting without waits. With a
+	// threshold of one buffer, every Read consumes from the bucket.
 	for _, bc := range []struct {
-		name   string
-		bucket Bucket
+		name      string
+		bucket    Bucket
+		threshold int
 	}{
-		{"pacing", NewPacingBucket(1<<50, 0, nil)},
-		{"leaky", NewLeakyBucket(1<<50, nil)},
-		{"none", nil},
+		{"pacing", NewPacingBucket(1<<50, 0, nil), 0},
+		{"pacing/consume-every-read", NewPacingBucket(1<<50, 0, nil), 32 << 10},
+		{"leaky", NewLeakyBucket(1<<50, nil), 0},
+		{"leaky/consume-every-read", NewLeakyBucket(1<<50, nil), 32 << 10},
+		{"none", nil, 0},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			buf := make([]byte, 32<<10)
-			b.SetBytes(int64(len(buf)))
+			b.SetBytes(32 << 10)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
-				s := NewLimitedStream(context.Background(), infiniteReader{}, bc.bucket, nil, 0)
+				s := NewLimitedStream(context.Background(), infiniteReader{}, bc.bucket, nil, bc.threshold)
 				buf := make([]byte, 32<<10)
 				for pb.Next() {
 					if _, err := s.Read(buf); err != nil {

@@ -102,8 +102,8 @@ func TestRateTrackerRepeatedTimestampDoesNotPoisonAverage(t *testing.T) {
 func TestRateTrackerBackwardsClockDoesNotPoisonAverage(t *testing.T) {
 	tr := NewRateTracker(0.8)
 	tr.RecordConsumptionRate(0, at(10))
-	tr.RecordConsumptionRate(10, at(11))  // 8
-	tr.RecordConsumptionRate(10, at(5))   // clock stepped back: carried
+	tr.RecordConsumptionRate(10, at(11))   // 8
+	tr.RecordConsumptionRate(10, at(5))    // clock stepped back: carried
 	tr.RecordConsumptionRate(10, at(10.5)) // still before the latest record
 	if got := tr.CurrentRate(); got != 8 {
 		t.Fatalf("CurrentRate() = %v after a backwards step, want 8", got)

@@ -21,6 +21,18 @@ fi
 step "go vet"
 go vet ./...
 
+step "test peers"
+# versitygw is the independent S3 server the gateway tests run against.
+# Built once (about two minutes) and cached with its version; later runs skip it.
+VERSITYGW_VERSION=v1.8.0
+if [ ! -x "$CACHE_DIR/bin/versitygw" ] || [ "$(cat "$CACHE_DIR/bin/versitygw.version" 2>/dev/null)" != "$VERSITYGW_VERSION" ]; then
+  echo "installing versitygw $VERSITYGW_VERSION into $CACHE_DIR/bin"
+  GOBIN="$CACHE_DIR/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+  echo "$VERSITYGW_VERSION" > "$CACHE_DIR/bin/versitygw.version"
+fi
+export S3LIMIT_VERSITYGW="$CACHE_DIR/bin/versitygw"
+echo "versitygw $VERSITYGW_VERSION: $S3LIMIT_VERSITYGW"
+
 step "go test"
 go test -count=1 -timeout 20m ./...
 

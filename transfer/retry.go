@@ -92,8 +92,15 @@ func classify(ctx context.Context, err error) errorClass {
 			return classTransient
 		}
 	}
+	// A request that never got an answer (refused connection, reset while
+	// sending) is wrapped in a ResponseError with status 0: look for the
+	// send error first.
+	var se *smithyhttp.RequestSendError
+	if errors.As(err, &se) {
+		return classTransient
+	}
 	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
+	if errors.As(err, &re) && re.Response != nil && re.Response.Response != nil && re.HTTPStatusCode() != 0 {
 		switch code := re.HTTPStatusCode(); {
 		case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
 			return classThrottle
@@ -102,10 +109,6 @@ func classify(ctx context.Context, err error) errorClass {
 		default:
 			return classFatal
 		}
-	}
-	var se *smithyhttp.RequestSendError
-	if errors.As(err, &se) {
-		return classTransient
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errShortBody) {
 		return classTransient

@@ -36,6 +36,15 @@ type wireClient struct {
 }
 
 func (c *wireClient) Do(req *http.Request) (*http.Response, error) {
+	if req.ProtoMajor == 0 {
+		// The SDK builds requests without a protocol version, and
+		// net/http honours "Expect: 100-continue" (which the SDK sets on
+		// large PUTs) only on requests that claim HTTP/1.1. With it, a
+		// part the server refuses (throttling, auth) is not sent at all:
+		// no budget is spent on it, and the refusal arrives as a status
+		// rather than as a connection reset in mid-body.
+		req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/1.1", 1, 1
+	}
 	if c.up != nil && req.Body != nil && req.Body != http.NoBody {
 		req.Body = c.up(req.Context(), req.Body)
 		// The body can be read once; a transport-level replay would
@@ -55,6 +64,9 @@ func (m *Manager) requestOptions(up, down func(context.Context, io.ReadCloser) i
 	return func(o *s3.Options) {
 		o.Retryer = aws.NopRetryer{}
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		// Ranged GETs carry no whole-object checksum; that is expected,
+		// not worth a log line per part.
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if up != nil || down != nil {
 			o.HTTPClient = &wireClient{next: o.HTTPClient, up: up, down: down}
 		}

@@ -51,6 +51,7 @@ func commands() map[string]command {
 		"version": {"print the version", runVersion},
 		"serve":   {"run the S3 server (embedded store, or a gateway with -upstream)", runServe},
 		"shell":   {"edit circuit-breaker limits of a running server or a config file", runShell},
+		"cp":      {"copy files to, from or between S3 locations under a bandwidth cap", runCp},
 	}
 }
 

@@ -54,9 +54,11 @@ var upstreamAuthCodes = map[string]string{
 	"InvalidToken":                 "the upstream session token",
 	"ExpiredToken":                 "the upstream session token",
 	"RequestTimeTooSkewed":         "the clocks of s3limit and the upstream",
+	// versitygw answers an unknown access key with 404 XAdminUserNotFound.
+	"XAdminUserNotFound": "the upstream access key",
 }
 
-// maxErrorPeek bounds how much of a 400/403 body is read to recognise an
+// maxErrorPeek bounds how much of a 400/403/404 body is read to recognise an
 // upstream credentials error; S3 error documents are far smaller.
 const maxErrorPeek = 16 << 10
 
@@ -71,7 +73,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		h.Set("X-S3limit-Upstream-Request-Id", id)
 	}
 	h.Del("Server") // s3limit's own Server header stays
-	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest {
+	switch resp.StatusCode {
+	case http.StatusForbidden, http.StatusBadRequest, http.StatusNotFound:
+	default:
 		return nil
 	}
 	if resp.Request != nil && resp.Request.Method == http.MethodHead {

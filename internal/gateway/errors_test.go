@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -134,6 +135,49 @@ func (b *failingBody) Read(p []byte) (int, error) {
 
 func (b *failingBody) Close() error { return nil }
 
+// connTracker follows a server's connections, so a test can wait until
+// the server has finished with all of them.
+type connTracker struct {
+	mu     sync.Mutex
+	open   int           // guarded by mu
+	closed chan struct{} // receives when open drops to 0
+}
+
+func trackConns(s *http.Server) *connTracker {
+	ct := &connTracker{closed: make(chan struct{}, 64)}
+	s.ConnState = func(_ net.Conn, st http.ConnState) {
+		ct.mu.Lock()
+		defer ct.mu.Unlock()
+		switch st {
+		case http.StateNew:
+			ct.open++
+		case http.StateClosed, http.StateHijacked:
+			ct.open--
+			if ct.open == 0 {
+				ct.closed <- struct{}{}
+			}
+		}
+	}
+	return ct
+}
+
+func (ct *connTracker) waitAllClosed(t *testing.T) {
+	t.Helper()
+	for {
+		ct.mu.Lock()
+		open := ct.open
+		ct.mu.Unlock()
+		if open == 0 {
+			return
+		}
+		select {
+		case <-ct.closed:
+		case <-time.After(guard):
+			t.Fatalf("%d upstream connections still open", open)
+		}
+	}
+}
+
 type timeoutErr struct{}
 
 func (timeoutErr) Error() string   { return "read tcp: i/o timeout" }
@@ -148,21 +192,29 @@ func TestClientBodyFaultsAreTheClients(t *testing.T) {
 		wantStatus int
 		wantCode   string
 	}{
-		{"chunk signature fails mid-body", &failingBody{data: make([]byte, 100<<10), err: s3api.ErrSignatureDoesNotMatch},
-			200 << 10, http.StatusForbidden, "SignatureDoesNotMatch"},
+		{"chunk signature fails mid-body", &failingBody{data: make([]byte, 300<<10), err: s3api.ErrSignatureDoesNotMatch},
+			400 << 10, http.StatusForbidden, "SignatureDoesNotMatch"},
+		{"trailing checksum fails after the last byte", &failingBody{data: make([]byte, 300<<10), err: s3api.ErrBadDigest},
+			300 << 10, http.StatusBadRequest, "BadDigest"},
 		{"body shorter than declared", &failingBody{data: make([]byte, 10), err: io.EOF},
 			100, http.StatusBadRequest, "IncompleteBody"},
+		{"body longer than declared", &failingBody{data: make([]byte, 101), err: io.EOF},
+			100, http.StatusBadRequest, "InvalidRequest"},
 		{"client stalls", &failingBody{data: make([]byte, 10), err: timeoutErr{}},
 			100, http.StatusBadRequest, "RequestTimeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var upstreamComplete atomic.Int32
-			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if _, err := io.Copy(io.Discard, r.Body); err == nil {
-					upstreamComplete.Add(1)
-				}
+			var mu sync.Mutex
+			var upstreamErrs []error // guarded by mu: how each upstream body read ended
+			up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, err := io.Copy(io.Discard, r.Body)
+				mu.Lock()
+				upstreamErrs = append(upstreamErrs, err)
+				mu.Unlock()
 			}))
+			conns := trackConns(up.Config)
+			up.Start()
 			t.Cleanup(up.Close)
 			g := newGateway(t, Config{Upstream: up.URL})
 			fr := front(t, g, func(r *http.Request) {
@@ -177,8 +229,16 @@ func TestClientBodyFaultsAreTheClients(t *testing.T) {
 			if resp.StatusCode != tc.wantStatus || !bytes.Contains(body, []byte("<Code>"+tc.wantCode+"</Code>")) {
 				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, body, tc.wantStatus, tc.wantCode)
 			}
-			if n := upstreamComplete.Load(); n != 0 {
-				t.Errorf("the upstream received %d complete bodies", n)
+			conns.waitAllClosed(t) // the upstream is done with every request
+			mu.Lock()
+			defer mu.Unlock()
+			// The upstream never sees a complete body, and a cut one ends
+			// with a reset, not a clean close that a lax server could take
+			// for the end of the object.
+			for _, err := range upstreamErrs {
+				if !errors.Is(err, syscall.ECONNRESET) {
+					t.Errorf("upstream body read ended with %v, want a connection reset", err)
+				}
 			}
 		})
 	}

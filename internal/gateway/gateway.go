@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -176,6 +177,36 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s3api.WriteError(w, r, s3api.ErrInternalError)
 		return
 	}
+	if r.ContentLength == 0 && r.Body != nil && r.Body != http.NoBody {
+		// The proxy sends no body for a zero length, so read this one to
+		// its end here: an empty aws-chunked body verifies its final
+		// chunk signature only then.
+		if err := readEmptyBody(r.Body); err != nil {
+			s3api.WriteError(w, r, err)
+			return
+		}
+	}
 	c := &call{in: r, info: info}
 	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+}
+
+// readEmptyBody reads a body declared empty and reports a failure or
+// content as an *s3api.Error.
+func readEmptyBody(body io.Reader) error {
+	var one [1]byte
+	for range maxEmptyReads {
+		n, err := body.Read(one[:])
+		var se *s3api.Error
+		switch {
+		case n > 0:
+			return errBodyTooLong
+		case err == io.EOF:
+			return nil
+		case errors.As(err, &se):
+			return se
+		case err != nil:
+			return s3api.ErrIncompleteBody
+		}
+	}
+	return s3api.ErrIncompleteBody
 }

@@ -186,7 +186,7 @@ func TestForwardResignsRequests(t *testing.T) {
 		{
 			name: "presigned GET loses its query signature", method: http.MethodGet,
 			target: "/b1b/obj?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CLIENTKEY%2F20250301%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250301T120000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&x-id=GetObject&X-Amz-Signature=00ff",
-			want: want{requestURI: "/b1b/obj?x-id=GetObject", payloadHash: emptySHA256, absent: clientOnly},
+			want:   want{requestURI: "/b1b/obj?x-id=GetObject", payloadHash: emptySHA256, absent: clientOnly},
 		},
 		{
 			name: "presigned PUT is signed unsigned-payload", method: http.MethodPut,
@@ -195,13 +195,13 @@ func TestForwardResignsRequests(t *testing.T) {
 		},
 		{
 			name: "list query kept and canonicalised", method: http.MethodGet,
-			target: "/b1b?prefix=a+b%2F%C3%BC&list-type=2&delimiter=%2F",
+			target:  "/b1b?prefix=a+b%2F%C3%BC&list-type=2&delimiter=%2F",
 			headers: func(h http.Header) { clientAuth(h, emptySHA256) },
 			want:    want{requestURI: "/b1b?delimiter=%2F&list-type=2&prefix=a%20b%2F%C3%BC", payloadHash: emptySHA256},
 		},
 		{
 			name: "create multipart upload", method: http.MethodPost,
-			target: "/b1b/big?uploads",
+			target:  "/b1b/big?uploads",
 			headers: func(h http.Header) { clientAuth(h, emptySHA256) },
 			want:    want{requestURI: "/b1b/big?uploads=", payloadHash: emptySHA256},
 		},
@@ -470,4 +470,3 @@ func TestRequestWithoutInfoIsInternalError(t *testing.T) {
 		t.Fatalf("status %d", w.Code)
 	}
 }
-

@@ -152,16 +152,22 @@ func TestCallBodyRecordsClientFaults(t *testing.T) {
 		{"short body is IncompleteBody", strings.NewReader("hel"), 5, s3api.ErrIncompleteBody},
 		{"read error is kept", io.MultiReader(strings.NewReader("he"), errReader{boom}), 5, boom},
 		{"decoder error is kept", io.MultiReader(strings.NewReader("he"), errReader{s3api.ErrSignatureDoesNotMatch}), 5, s3api.ErrSignatureDoesNotMatch},
+		{"failure after the last byte", io.MultiReader(strings.NewReader("hello"), errReader{s3api.ErrBadDigest}), 5, s3api.ErrBadDigest},
+		{"longer than declared", strings.NewReader("hello!"), 5, errBodyTooLong},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &call{body: io.NopCloser(tc.body), want: tc.want}
-			_, err := io.ReadAll(c)
+			data, err := io.ReadAll(c)
 			if got := c.clientBodyErr(); !errors.Is(got, tc.wantErr) || (tc.wantErr == nil) != (got == nil) {
 				t.Errorf("clientBodyErr = %v, want %v", got, tc.wantErr)
 			}
 			if (err == nil) != (tc.wantErr == nil) {
 				t.Errorf("read error = %v, want failure %v", err, tc.wantErr != nil)
+			}
+			// A failed body never hands out its declared length.
+			if tc.wantErr != nil && tc.want >= 0 && int64(len(data)) >= tc.want {
+				t.Errorf("a failed body delivered %d of %d bytes", len(data), tc.want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -100,39 +101,55 @@ func (b *syncBuffer) String() string {
 }
 
 // startVersitygw runs versitygw with its posix backend in a temporary
-// directory on a loopback port and stops it when the test ends.
+// directory on a free loopback port and stops it when the test ends.
 func startVersitygw(t testing.TB) *upstream {
 	t.Helper()
-	bin := versitygwPath(t)
-	dir := t.TempDir()
-	for attempt := 0; ; attempt++ {
-		addr := freeAddr(t)
-		var out syncBuffer
-		cmd := exec.Command(bin, "--port", addr, "--quiet", "--keep-alive", "posix", dir)
-		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+upstreamAccessKey, "ROOT_SECRET_KEY="+upstreamSecretKey)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start versitygw: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() {
-			_ = cmd.Wait()
-			close(exited)
-		}()
-		kill := func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		err := waitReady(addr, exited)
-		if err == nil {
-			t.Cleanup(kill)
-			return &upstream{URL: "http://" + addr, Kill: kill}
-		}
-		kill()
-		if attempt == 2 {
-			t.Fatalf("versitygw did not start on %s: %v\n%s", addr, err, out.String())
+	var err error
+	for range 3 { // the free port may be taken before versitygw binds it
+		var up *upstream
+		if up, err = runVersitygw(t, freeAddr(t)); err == nil {
+			return up
 		}
 	}
+	t.Fatal(err)
+	return nil
+}
+
+// startVersitygwAt starts versitygw on addr (for a gateway configured
+// before its upstream came up).
+func startVersitygwAt(t testing.TB, addr string) *upstream {
+	t.Helper()
+	up, err := runVersitygw(t, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return up
+}
+
+func runVersitygw(t testing.TB, addr string) (*upstream, error) {
+	bin := versitygwPath(t)
+	var out syncBuffer
+	cmd := exec.Command(bin, "--port", addr, "--quiet", "--keep-alive", "posix", t.TempDir())
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+upstreamAccessKey, "ROOT_SECRET_KEY="+upstreamSecretKey)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start versitygw: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	kill := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	if err := waitReady(addr, exited); err != nil {
+		kill()
+		return nil, fmt.Errorf("versitygw did not start on %s: %v\n%s", addr, err, out.String())
+	}
+	t.Cleanup(kill)
+	return &upstream{URL: "http://" + addr, Kill: kill}, nil
 }
 
 // waitReady polls addr until it answers HTTP, the process exits or 20
@@ -227,6 +244,9 @@ func gatewayFront(t testing.TB, up *upstream, adjust func(*gateway.Config, *serv
 	var opts servertest.Options
 	if adjust != nil {
 		adjust(&gcfg, &opts)
+	}
+	if gcfg.Logger == nil {
+		gcfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	g, err := gateway.New(gcfg)
 	if err != nil {

@@ -154,13 +154,12 @@ func (a *Authenticator) authenticateAnonymous(r *http.Request) (*Identity, error
 	if a.anonymous == nil {
 		return nil, ErrAccessDenied.WithMessage("Anonymous access is not allowed; sign the request.")
 	}
-	v := r.Header.Get(headerContentSHA256)
-	if v == "" {
-		return a.anonymous, nil
-	}
-	mode, sum, err := parsePayloadHash(v)
-	if err != nil {
-		return nil, err
+	mode, sum := payloadUnsigned, [32]byte{}
+	if v := r.Header.Get(headerContentSHA256); v != "" {
+		var err error
+		if mode, sum, err = parsePayloadHash(v); err != nil {
+			return nil, err
+		}
 	}
 	if mode == payloadChunkedSigned || mode == payloadChunkedSignedTrailer {
 		return nil, ErrAccessDenied.WithMessage("A signed aws-chunked body needs a signed request.")
@@ -245,7 +244,8 @@ func (a *Authenticator) checkSkew(t time.Time) error {
 		d = -d
 	}
 	if d > a.maxSkew {
-		return ErrRequestTimeTooSkewed
+		return ErrRequestTimeTooSkewed.WithMessage("The difference between the request time (%s) and the server's time is larger than %s.",
+			t.UTC().Format(amzDateLayout), a.maxSkew)
 	}
 	return nil
 }
@@ -277,36 +277,40 @@ func checkAmzHeadersSigned(h http.Header, signedHeaders string, exemptContentSHA
 func (a *Authenticator) verify(r *http.Request, cr *canonicalRequest, key [32]byte, amzDate, scope string, want [32]byte) (bool, error) {
 	s := a.scratch.Get().(*authScratch)
 	defer a.scratch.Put(s)
-	rawPath := r.URL.EscapedPath()
-	if rawPath == "" {
-		rawPath = "/"
+	path := r.URL.Path
+	if path == "" {
+		path = "/"
 	}
-	for attempt := 0; attempt < 2; attempt++ {
-		var ok bool
-		s.canon = append(append(s.canon[:0], r.Method...), '\n')
-		uriStart := len(s.canon)
-		if attempt == 0 {
-			if s.canon, ok = appendCanonical(s.canon, rawPath, false, true); !ok {
-				return false, ErrInvalidArgument.WithMessage("The request path is not validly percent-encoded.")
-			}
-		} else {
-			s.canon = append(s.canon, rawPath...)
-		}
-		sameAsSent := string(s.canon[uriStart:]) == rawPath
-		var err error
-		if s.canon, err = appendCanonicalRequest(s.canon, r, cr, s); err != nil {
-			return false, err
-		}
-		s.sts = appendStringToSign(s.sts[:0], amzDate, scope, sha256.Sum256(s.canon))
-		got := hmacSHA256(key[:], s.sts)
-		if hmac.Equal(got[:], want[:]) {
-			return true, nil
-		}
-		if sameAsSent {
-			break
-		}
+	s.uri = appendCanonicalPath(s.uri[:0], path)
+	if ok, err := a.verifyWithURI(r, cr, s, s.uri, key, amzDate, scope, want); ok || err != nil {
+		return ok, err
 	}
-	return false, nil
+	// Retry with the path as sent, when it is not the S3 form. EscapedPath
+	// may allocate, but only on this failure path.
+	sent := r.URL.EscapedPath()
+	if sent == "" {
+		sent = "/"
+	}
+	if sent == string(s.uri) {
+		return false, nil
+	}
+	s.uri = append(s.uri[:0], sent...)
+	return a.verifyWithURI(r, cr, s, s.uri, key, amzDate, scope, want)
+}
+
+// verifyWithURI computes the signature of r with the given canonical URI
+// and compares it with want in constant time.
+func (a *Authenticator) verifyWithURI(r *http.Request, cr *canonicalRequest, s *authScratch, uri []byte, key [32]byte, amzDate, scope string, want [32]byte) (bool, error) {
+	s.canon = append(s.canon[:0], r.Method...)
+	s.canon = append(s.canon, '\n')
+	s.canon = append(s.canon, uri...)
+	var err error
+	if s.canon, err = appendCanonicalRequest(s.canon, r, cr, s); err != nil {
+		return false, err
+	}
+	s.sts = appendStringToSign(s.sts[:0], amzDate, scope, sha256.Sum256(s.canon))
+	got := hmacSHA256(key[:], s.sts)
+	return hmac.Equal(got[:], want[:]), nil
 }
 
 // queryHasAny reports whether the raw query has a parameter with one of

@@ -174,6 +174,8 @@ func TestAuthenticateFailures(t *testing.T) {
 			edit: func(r *http.Request) { r.Header.Del("X-Amz-Content-Sha256") }, code: "InvalidRequest"},
 		{name: "payload hash malformed", req: get,
 			edit: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "abc") }, code: "InvalidArgument"},
+		{name: "aws-chunked encoding without streaming payload", req: signedRequest{method: "PUT", target: "/bucket/k", body: "3\r\nabc\r\n0\r\n\r\n",
+			headers: map[string]string{"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "3"}}, code: "InvalidArgument"},
 		{name: "sigv4a payload", req: get,
 			edit: func(r *http.Request) {
 				r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD")
@@ -193,7 +195,10 @@ func TestAuthenticateFailures(t *testing.T) {
 		{name: "unsigned request without anonymous identity", req: get,
 			edit: func(r *http.Request) { r.Header.Del("Authorization") }, code: "AccessDenied"},
 		{name: "presigned v2", req: get,
-			edit: func(r *http.Request) { r.Header.Del("Authorization"); r.URL.RawQuery = "AWSAccessKeyId=a&Signature=b&Expires=1" },
+			edit: func(r *http.Request) {
+				r.Header.Del("Authorization")
+				r.URL.RawQuery = "AWSAccessKeyId=a&Signature=b&Expires=1"
+			},
 			code: "NotImplemented"},
 	}
 	for _, tc := range tests {

@@ -53,6 +53,10 @@ type chunkedConfig struct {
 // verified and the length is the declared one; otherwise a sticky *Error.
 // Lines are bounded (maxChunkLine), chunk sizes too (MaxChunkSize), and
 // memory use is a fixed read buffer whatever the input.
+//
+// A chunk's data is handed out as it arrives, before the chunk's signature
+// can be checked (a chunk may be gigabytes long): the error returned at the
+// chunk's end, in place of io.EOF, is what tells the caller to discard it.
 type chunkedReader struct {
 	src    *bufio.Reader
 	closer io.Closer

@@ -31,35 +31,43 @@ const MaxKeyLength = 1024
 func Classify(r *http.Request, domainName string) (*Info, error) {
 	info := &Info{Size: -1}
 
-	rawPath := r.URL.EscapedPath()
-	if rawPath == "" {
-		rawPath = "/"
+	// The path as sent is r.URL.RawPath when the client's encoding differs
+	// from Go's default; otherwise r.URL.Path is its decoded form and holds
+	// no '/' that was sent as %2F, so it can be split without decoding.
+	path, encoded := r.URL.Path, false
+	if r.URL.RawPath != "" {
+		path, encoded = r.URL.EscapedPath(), true
 	}
-	if rawPath[0] != '/' {
+	if path == "" {
+		path = "/"
+	}
+	if path[0] != '/' {
 		return nil, ErrInvalidArgument.WithMessage("The request path must start with '/'.")
 	}
 
-	var rawBucket, rawKey string
+	var bucket, rawKey string
 	if vhost, ok := virtualHostBucket(r.Host, domainName); ok {
-		rawBucket, rawKey = vhost, rawPath[1:]
+		bucket, rawKey = vhost, path[1:]
 	} else {
-		rawBucket, rawKey, _ = strings.Cut(rawPath[1:], "/")
-	}
-	if rawBucket != "" {
-		b, err := unescapePath(rawBucket)
+		var rawBucket string
+		rawBucket, rawKey, _ = strings.Cut(path[1:], "/")
+		b, err := unescapeIf(encoded, rawBucket)
 		if err != nil {
 			return nil, ErrInvalidBucketName.WithMessage("The bucket name in the request path is not validly percent-encoded.")
 		}
-		if !accessibleBucketName(b) {
-			return nil, ErrInvalidBucketName.WithMessage("The specified bucket is not valid: %q.", b)
+		bucket = b
+	}
+	if bucket != "" {
+		if !accessibleBucketName(bucket) {
+			return nil, ErrInvalidBucketName.WithMessage("The specified bucket is not valid: %s.", quoteShort(bucket))
 		}
-		info.Bucket = b
+		info.Bucket = bucket
 	}
 	if rawKey != "" {
 		if info.Bucket == "" {
 			return nil, ErrInvalidBucketName.WithMessage("The request path names an object but no bucket.")
 		}
-		k, err := unescapePath(rawKey)
+		k, err := unescapeIf(encoded, rawKey)
 		if err != nil {
 			return nil, ErrInvalidArgument.WithMessage("The object key in the request path is not validly percent-encoded.")
 		}
@@ -89,7 +97,7 @@ func Classify(r *http.Request, domainName string) (*Info, error) {
 	}
 	info.Action = ActionOf(info.Operation)
 	if info.Operation == OpCreateBucket && !ValidBucketName(info.Bucket) {
-		return nil, ErrInvalidBucketName.WithMessage("The specified bucket is not valid: %q. Bucket names are 3 to 63 lowercase letters, digits, '.' and '-'.", info.Bucket)
+		return nil, ErrInvalidBucketName.WithMessage("The specified bucket is not valid: %s. Bucket names are 3 to 63 lowercase letters, digits, '.' and '-'.", quoteShort(info.Bucket))
 	}
 
 	if info.Size, err = declaredSize(r); err != nil {
@@ -132,10 +140,10 @@ func virtualHostBucket(host, domainNames string) (string, bool) {
 	return "", false
 }
 
-// unescapePath percent-decodes one path element; '+' stays '+'. It does
-// not allocate when s has nothing to decode.
-func unescapePath(s string) (string, error) {
-	if strings.IndexByte(s, '%') < 0 {
+// unescapeIf percent-decodes a part of the path as sent when encoded is
+// set; '+' stays '+'. It does not allocate when there is nothing to decode.
+func unescapeIf(encoded bool, s string) (string, error) {
+	if !encoded || strings.IndexByte(s, '%') < 0 {
 		return s, nil
 	}
 	return url.PathUnescape(s)

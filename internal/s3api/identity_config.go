@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -162,6 +164,12 @@ func validateScope(scope string) error {
 
 // describeJSONError adds the byte offset to JSON syntax and type errors.
 func describeJSONError(err error) error {
+	switch {
+	case errors.Is(err, io.EOF):
+		return errors.New("the file is empty; want a JSON object with an \"identities\" list")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("invalid JSON: unexpected end of input")
+	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
@@ -214,4 +222,15 @@ func Authorize(id *Identity, info *Info) error {
 		return nil
 	}
 	return ErrAccessDenied
+}
+
+// String formats the credential without its secret key, so that logging
+// an Identity never reveals a secret.
+func (c Credential) String() string {
+	return "{" + c.AccessKey + " <secret redacted>}"
+}
+
+// GoString is String for the %#v verb.
+func (c Credential) GoString() string {
+	return "s3api.Credential{AccessKey: " + strconv.Quote(c.AccessKey) + ", SecretKey: <redacted>}"
 }

@@ -13,6 +13,11 @@ import (
 // payload mode. signing is nil for anonymous requests, which cannot carry
 // signed chunks.
 func attachBody(r *http.Request, mode payloadMode, sum [32]byte, signing *chunkSigning) error {
+	if mode == payloadUnsigned || mode == payloadSHA256 {
+		if _, ok := r.Header["Content-Encoding"]; ok && isAWSChunked(r.Header) {
+			return ErrInvalidArgument.WithMessage("An aws-chunked body needs a STREAMING-* x-amz-content-sha256 value.")
+		}
+	}
 	switch mode {
 	case payloadUnsigned:
 		return nil

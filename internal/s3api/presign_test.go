@@ -99,4 +99,3 @@ func delQuery(r *http.Request, k string) {
 	q.Del(k)
 	r.URL.RawQuery = q.Encode()
 }
-

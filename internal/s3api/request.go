@@ -34,8 +34,9 @@ type Info struct {
 	Size      int64
 	RequestID string
 
-	// Identity is the authenticated caller; nil until authentication ran
-	// (and for requests an anonymous identity serves).
+	// Identity is the authenticated caller; nil until authentication ran.
+	// Unsigned requests carry the "anonymous" identity when the identities
+	// file has one (otherwise they are refused before this is set).
 	Identity *Identity
 }
 

@@ -40,11 +40,11 @@ const (
 type payloadMode uint8
 
 const (
-	payloadUnsigned             payloadMode = iota // UNSIGNED-PAYLOAD or no body check
-	payloadSHA256                                  // hex SHA-256 of the whole body
-	payloadChunkedSigned                           // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
-	payloadChunkedSignedTrailer                    // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER
-	payloadChunkedUnsignedTrailer                  // STREAMING-UNSIGNED-PAYLOAD-TRAILER
+	payloadUnsigned               payloadMode = iota // UNSIGNED-PAYLOAD or no body check
+	payloadSHA256                                    // hex SHA-256 of the whole body
+	payloadChunkedSigned                             // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
+	payloadChunkedSignedTrailer                      // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER
+	payloadChunkedUnsignedTrailer                    // STREAMING-UNSIGNED-PAYLOAD-TRAILER
 )
 
 // parsePayloadHash classifies an x-amz-content-sha256 value. For
@@ -98,26 +98,18 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// hmacSHA256 returns HMAC-SHA256(key, msg). Short messages, which is every
-// message of the signing process except canonical requests, are hashed
-// from a stack buffer without allocating.
+// hmacSHA256 returns HMAC-SHA256(key, msg). Messages up to 512 bytes,
+// which is every message of the signing process, are hashed from a stack
+// buffer without allocating.
 func hmacSHA256(key, msg []byte) [32]byte {
 	const block = 64
-	var k [block]byte
-	if len(key) > block {
-		s := sha256.Sum256(key)
-		copy(k[:], s[:])
-	} else {
-		copy(k[:], key)
-	}
 	var buf [block + 512]byte
-	if len(msg) > len(buf)-block {
-		m := hmac.New(sha256.New, k[:])
-		m.Write(msg)
-		var out [32]byte
-		m.Sum(out[:0])
-		return out
+	if len(key) > block || len(msg) > len(buf)-block {
+		// Copies keep key and msg from escaping on the fast path.
+		return hmacSHA256Slow(bytes.Clone(key), bytes.Clone(msg))
 	}
+	var k [block]byte
+	copy(k[:], key)
 	for i := range k {
 		buf[i] = k[i] ^ 0x36
 	}
@@ -128,6 +120,14 @@ func hmacSHA256(key, msg []byte) [32]byte {
 	}
 	copy(buf[block:], inner[:])
 	return sha256.Sum256(buf[:block+len(inner)])
+}
+
+func hmacSHA256Slow(key, msg []byte) [32]byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
+	var out [32]byte
+	m.Sum(out[:0])
+	return out
 }
 
 // deriveSigningKey computes the SigV4 signing key for a secret, a date
@@ -203,6 +203,17 @@ func appendCanonical(dst []byte, raw string, plusIsSpace, keepSlash bool) ([]byt
 		dst = appendEncodedByte(dst, c, keepSlash)
 	}
 	return dst, true
+}
+
+// appendCanonicalPath appends the S3 canonical URI of a decoded path:
+// every byte outside the unreserved set except '/' percent-encoded, once.
+// S3 neither double-encodes nor normalises the path ("//", "." and ".."
+// stay as they are).
+func appendCanonicalPath(dst []byte, path string) []byte {
+	for i := 0; i < len(path); i++ {
+		dst = appendEncodedByte(dst, path[i], true)
+	}
+	return dst
 }
 
 // canonicalHeaderKey writes the net/http canonical form of the lower-case
@@ -321,6 +332,7 @@ type queryPair struct{ kStart, kEnd, vEnd int }
 
 // authScratch is per-request working memory, reused through a pool.
 type authScratch struct {
+	uri   []byte      // canonical URI
 	canon []byte      // canonical request
 	sts   []byte      // string to sign
 	enc   []byte      // encoded query names and values

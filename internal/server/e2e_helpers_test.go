@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
@@ -186,12 +186,17 @@ func signRequest(t testing.TB, r *http.Request, accessKey, secretKey, payloadHas
 	if now.IsZero() {
 		now = time.Now()
 	}
+	if err := signV4(r, accessKey, secretKey, payloadHash, now); err != nil {
+		t.Fatalf("signing: %v", err)
+	}
+}
+
+// signV4 is signRequest for goroutines that must not call t.Fatal.
+func signV4(r *http.Request, accessKey, secretKey, payloadHash string, now time.Time) error {
 	r.Header.Set("X-Amz-Content-Sha256", payloadHash)
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 	creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}
-	if err := signer.SignHTTP(context.Background(), creds, r, payloadHash, "s3", "us-east-1", now); err != nil {
-		t.Fatalf("signing: %v", err)
-	}
+	return signer.SignHTTP(context.Background(), creds, r, payloadHash, "s3", "us-east-1", now)
 }
 
 // newSignedRequest builds a request with a signed payload hash of body.
@@ -365,14 +370,19 @@ func (ms metricSet) sum(name string) float64 {
 // is the only waiting the tests do.
 func eventually(t testing.TB, within time.Duration, cond func() string) {
 	t.Helper()
+	if why := poll(within, cond); why != "" {
+		t.Fatalf("condition not met within %v: %s", within, why)
+	}
+}
+
+// poll calls cond until it returns "" or within has passed, and returns
+// cond's last answer.
+func poll(within time.Duration, cond func() string) string {
 	deadline := time.Now().Add(within)
 	for {
 		why := cond()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v: %s", within, why)
+		if why == "" || time.Now().After(deadline) {
+			return why
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

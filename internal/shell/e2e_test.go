@@ -149,3 +149,41 @@ func TestSeedSequenceAgainstServer(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminBackendAgainstServer(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	ctx := context.Background()
+
+	reader, err := NewAdminBackend(srv.URL, aws.Credentials{AccessKeyID: servertest.ReaderAccessKey, SecretAccessKey: servertest.ReaderSecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ae *AdminError
+	if _, _, err := reader.Load(ctx); !errors.As(err, &ae) || ae.StatusCode != http.StatusForbidden || ae.Code != "AccessDenied" {
+		t.Errorf("non-admin Load: err = %v, want 403 AccessDenied", err)
+	}
+
+	admin, err := NewAdminBackend(srv.URL, aws.Credentials{AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stale, err := admin.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := &limits.Config{Global: &limits.Section{Enabled: true, Actions: map[string]int64{"List:count": 1}}}
+	if _, _, err := admin.Save(ctx, first, stale); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := admin.Save(ctx, &limits.Config{}, stale); !errors.Is(err, ErrConflict) {
+		t.Errorf("Save with a stale ETag: err = %v, want ErrConflict", err)
+	}
+	bad := &limits.Config{Global: &limits.Section{Actions: map[string]int64{"List:count": -1}}}
+	if _, _, err := admin.Save(ctx, bad, ""); !errors.As(err, &ae) || ae.StatusCode != http.StatusBadRequest {
+		t.Errorf("Save of an invalid configuration: err = %v, want 400", err)
+	}
+	inForce, _ := srv.Limits().Config()
+	if compact(t, inForce) != compact(t, first) {
+		t.Errorf("server enforces %s, want %s", compact(t, inForce), compact(t, first))
+	}
+}

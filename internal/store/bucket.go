@@ -2,55 +2,17 @@ package store
 
 import (
 	"bytes"
-	"net"
-	"strings"
 	"time"
 
 	"github.com/s3limit/s3limit/internal/s3api"
 	bolt "go.etcd.io/bbolt"
 )
 
-// ValidBucketName reports whether name follows the Amazon S3 rules for
-// new general purpose buckets: 3–63 characters of lower-case letters,
-// digits, dots and hyphens, beginning and ending with a letter or digit,
-// no "..", not an IP address, and none of the reserved prefixes and
-// suffixes.
-func ValidBucketName(name string) bool {
-	if len(name) < 3 || len(name) > 63 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c == '.' || c == '-':
-			if i == 0 || i == len(name)-1 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	if strings.Contains(name, "..") || net.ParseIP(name) != nil {
-		return false
-	}
-	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
-		if strings.HasPrefix(name, p) {
-			return false
-		}
-	}
-	for _, s := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
-		if strings.HasSuffix(name, s) {
-			return false
-		}
-	}
-	return true
-}
-
-// CreateBucket creates a bucket. It fails with InvalidBucketName or
-// BucketAlreadyOwnedByYou (there is one owner per store).
+// CreateBucket creates a bucket. It fails with InvalidBucketName (the
+// rules of s3api.ValidBucketName) or BucketAlreadyOwnedByYou (a store has
+// one owner).
 func (s *Store) CreateBucket(name string) error {
-	if !ValidBucketName(name) {
+	if !s3api.ValidBucketName(name) {
 		return s3api.ErrInvalidBucketName.WithMessage("The specified bucket is not valid: %q.", name)
 	}
 	now := s.now()

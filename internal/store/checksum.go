@@ -1,41 +1,22 @@
 package store
 
 import (
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
 	"hash"
-	"hash/crc32"
-	"hash/crc64"
 	"net/http"
 	"strings"
 
 	"github.com/s3limit/s3limit/internal/s3api"
 )
 
-// crc64NVMEPoly is the bit-reversed CRC-64/NVME polynomial
-// (0xad93d23594c93659), the form hash/crc64 takes.
-const crc64NVMEPoly = 0x9a6c9329ac4bc9b5
-
 // checksumAlgorithms are the additional checksums S3 defines, by the
 // name used in x-amz-checksum-<name> (lower case) and in XML (upper case).
 var checksumAlgorithms = [...]string{"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"}
 
-// newChecksumHash returns the hash of an algorithm name, or nil.
+// newChecksumHash returns the hash of an algorithm name (upper case), or
+// nil for an unknown one.
 func newChecksumHash(alg string) hash.Hash {
-	switch alg {
-	case "CRC32":
-		return crc32.NewIEEE()
-	case "CRC32C":
-		return crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	case "CRC64NVME":
-		return crc64.New(crc64.MakeTable(crc64NVMEPoly))
-	case "SHA1":
-		return sha1.New()
-	case "SHA256":
-		return sha256.New()
-	}
-	return nil
+	return s3api.ChecksumAlgorithm(alg).NewHash()
 }
 
 // checksumRequest is what a request says about its additional checksum:

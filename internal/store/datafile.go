@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -140,9 +141,9 @@ func (s *Store) writeData(ctx context.Context, body io.Reader, spec writeSpec) (
 		return dataFile{}, fmt.Errorf("store: close data: %w", err)
 	}
 	path := s.dataPath(d.id)
-	if err := os.Rename(tmp, path); err != nil {
+	if err := s.rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return dataFile{}, fmt.Errorf("store: %w", err)
+		return dataFile{}, err
 	}
 	if err := s.syncDir(filepath.Dir(path)); err != nil {
 		os.Remove(path)
@@ -153,6 +154,26 @@ func (s *Store) writeData(ctx context.Context, body io.Reader, spec writeSpec) (
 		return dataFile{}, err
 	}
 	return d, nil
+}
+
+// rename moves a finished temporary file to its place under data/,
+// creating the shard directory on first use.
+func (s *Store) rename(tmp, path string) error {
+	err := os.Rename(tmp, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		dir := filepath.Dir(path)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if err := s.syncDir(s.dataDir); err != nil {
+			return err
+		}
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
 }
 
 // syncDir makes a rename in dir durable.

@@ -9,6 +9,7 @@
 //
 //	meta.db        bbolt database: buckets, object records, uploads, parts
 //	data/xx/<id>   object and part data, named by a random 128-bit id
+//	               (xx: the id's first two hex digits)
 //	tmp/           files being written
 //
 // Data files are never named after object keys, so no key can reach

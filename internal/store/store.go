@@ -125,11 +125,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.bufs.New = func() any { b := make([]byte, copyBufferSize); return &b }
 
-	if err := os.MkdirAll(s.tmpDir, 0o700); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	for i := range 256 {
-		if err := os.MkdirAll(filepath.Join(s.dataDir, fmt.Sprintf("%02x", i)), 0o700); err != nil {
+	for _, d := range []string{s.tmpDir, s.dataDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
