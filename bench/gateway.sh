@@ -71,7 +71,7 @@ wait_port "$VPORT"
 SPORT="$("$WORK/s3load" -freeport)"
 S3LIMIT_ACCESS_KEY="$FRONT_KEY" S3LIMIT_SECRET_KEY="$FRONT_SECRET" \
 S3LIMIT_UPSTREAM_ACCESS_KEY="$UP_KEY" S3LIMIT_UPSTREAM_SECRET_KEY="$UP_SECRET" \
-  "$WORK/s3limit" serve -ip.bind 127.0.0.1 -port "$SPORT" -dir "$WORK/s3limit" -quiet \
+  "$WORK/s3limit" serve -ip.bind 127.0.0.1 -port "$SPORT" -dir "$WORK/front" -quiet \
   -upstream "http://127.0.0.1:$VPORT" > "$WORK/s3limit.log" 2>&1 &
 PIDS+=($!)
 wait_port "$SPORT"

@@ -175,6 +175,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s3api.WriteError(rw, r, s3api.ErrAccessDenied)
 		return
 	}
+	if info.Operation == "CopyObject" || info.Operation == "UploadPartCopy" {
+		// A copy reads another object: the caller must be allowed to.
+		src, _, _, err := s3api.ParseCopySource(r.Header.Get("x-amz-copy-source"))
+		if err != nil {
+			s3api.WriteError(rw, r, err)
+			return
+		}
+		if !id.Allowed(s3api.ActionRead, src) {
+			s3api.WriteError(rw, r, s3api.ErrAccessDenied.WithMessage("Access Denied to the copy source bucket."))
+			return
+		}
+	}
 	s.inner.ServeHTTP(rw, r)
 }
 

@@ -277,24 +277,18 @@ func (s *Store) handleCopyObject(w http.ResponseWriter, r *http.Request, info *s
 // parseCopySource splits x-amz-copy-source ("[/]bucket/key[?versionId=v]",
 // URL-encoded) into the source bucket and key.
 func parseCopySource(h string) (bucket, key string, err error) {
-	bad := s3api.ErrInvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
-	path, query, _ := strings.Cut(h, "?")
+	bucket, key, query, err := s3api.ParseCopySource(h)
+	if err != nil {
+		return "", "", err
+	}
 	if query != "" {
 		v, err := url.ParseQuery(query)
 		if err != nil {
-			return "", "", bad
+			return "", "", s3api.ErrInvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
 		}
 		if err := checkVersionID(v); err != nil {
 			return "", "", err
 		}
-	}
-	p, err := url.PathUnescape(path)
-	if err != nil {
-		return "", "", bad
-	}
-	bucket, key, ok := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	if !ok || bucket == "" || key == "" {
-		return "", "", bad
 	}
 	return bucket, key, nil
 }
