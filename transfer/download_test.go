@@ -178,9 +178,16 @@ func TestDownloadMissingObject(t *testing.T) {
 	}
 }
 
-type failingWriter struct{ after int }
+// failingWriter accepts after bytes, then fails. It is safe for the
+// concurrent WriteAt calls of a ranged download.
+type failingWriter struct {
+	mu    sync.Mutex
+	after int
+}
 
 func (w *failingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.after -= len(p); w.after < 0 {
 		return 0, errors.New("disk full")
 	}

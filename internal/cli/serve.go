@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/s3limit/s3limit/internal/limits"
+	"github.com/s3limit/s3limit/internal/metrics"
 	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/server"
 )
@@ -72,6 +73,9 @@ func (f *serveFlags) validate() error {
 		return fmt.Errorf("-shutdownTimeout %s: must be >= 0", f.shutdownTimeout)
 	case net.ParseIP(f.bind) == nil && f.bind != "" && f.bind != "localhost":
 		return fmt.Errorf("-ip.bind %q: not an IP address", f.bind)
+	}
+	if err := metrics.CheckNamespace(f.metricsNamespace); err != nil {
+		return fmt.Errorf("-metricsNamespace %q: %v", f.metricsNamespace, err)
 	}
 	return nil
 }

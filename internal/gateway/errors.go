@@ -64,8 +64,9 @@ const maxErrorPeek = 16 << 10
 
 // modifyResponse keeps s3limit's request id as x-amz-request-id (the id
 // of the access log line), moves the upstream's id to
-// X-S3limit-Upstream-Request-Id, and turns the upstream's refusal of the
-// gateway's own credentials into UpstreamCredentialsError.
+// X-S3limit-Upstream-Request-Id, turns the upstream's refusal of the
+// gateway's own credentials into UpstreamCredentialsError, and lets large
+// GET bodies be spliced (see spliceBody).
 func (g *Gateway) modifyResponse(resp *http.Response) error {
 	h := resp.Header
 	if id := h.Get("X-Amz-Request-Id"); id != "" {
@@ -76,6 +77,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	switch resp.StatusCode {
 	case http.StatusForbidden, http.StatusBadRequest, http.StatusNotFound:
 	default:
+		if sb := newSpliceBody(resp, callFrom(resp.Request.Context())); sb != nil {
+			resp.Body = sb
+		}
 		return nil
 	}
 	if resp.Request != nil && resp.Request.Method == http.MethodHead {

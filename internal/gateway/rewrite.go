@@ -54,6 +54,7 @@ type callKey struct{}
 // upstream never mistakes a failed body for a complete one.
 type call struct {
 	in   *http.Request
+	w    http.ResponseWriter // the client's response
 	info *s3api.Info
 
 	body io.ReadCloser // the proxy's outbound body; nil when there is none
@@ -62,7 +63,7 @@ type call struct {
 
 	mu      sync.Mutex
 	bodyErr error    // guarded by mu: why reading the client's body failed
-	conn    net.Conn // guarded by mu: the upstream connection carrying the body
+	conn    net.Conn // guarded by mu: the upstream connection of the request
 }
 
 func callFrom(ctx context.Context) *call {
@@ -164,7 +165,7 @@ func (c *call) clientBodyErr() error {
 func resetOnClose(conn net.Conn) {
 	for conn != nil {
 		switch cc := conn.(type) {
-		case *net.TCPConn:
+		case interface{ SetLinger(int) error }: // *net.TCPConn, *spliceConn
 			_ = cc.SetLinger(0)
 			return
 		case interface{ NetConn() net.Conn }: // *tls.Conn
@@ -211,8 +212,10 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		c.body = out.Body
 		c.want = out.ContentLength
 		out.Body = c
-		pr.Out = out.WithContext(httptrace.WithClientTrace(out.Context(), &httptrace.ClientTrace{GotConn: c.gotConn}))
 	}
+	// The connection is needed to reset it when the client's body fails
+	// and to splice large responses.
+	pr.Out = out.WithContext(httptrace.WithClientTrace(out.Context(), &httptrace.ClientTrace{GotConn: c.gotConn}))
 }
 
 // payloadHash chooses the payload hash of the upstream signature. The

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"sync"
@@ -31,7 +32,9 @@ const (
 // upstream sends them), the proxy from the environment (HTTPS_PROXY,
 // NO_PROXY), bounded dial and TLS handshakes, and responseHeaderTimeout
 // (0 = DefaultResponseHeaderTimeout, negative = no limit) between the end
-// of the request and the upstream's response headers. Expect:
+// of the request and the upstream's response headers. Large GET response
+// bodies on its plain-HTTP connections are spliced from socket to socket
+// (see spliceBody), also when it is wrapped in another RoundTripper. Expect:
 // 100-continue from clients is honoured for up to one second, so that the
 // upstream can refuse a large upload before its body is sent.
 func NewTransport(responseHeaderTimeout time.Duration) *http.Transport {
@@ -42,9 +45,16 @@ func NewTransport(responseHeaderTimeout time.Duration) *http.Transport {
 		responseHeaderTimeout = 0
 	}
 	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			return &spliceConn{TCPConn: tc}, nil
+		}
+		return conn, err
+	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           d.DialContext,
+		DialContext:           dial,
 		MaxIdleConns:          4 * MaxIdleConnsPerHost,
 		MaxIdleConnsPerHost:   MaxIdleConnsPerHost,
 		IdleConnTimeout:       idleConnTimeout,

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -147,7 +149,7 @@ func ParseConfig(data []byte) (*Config, error) {
 	dec.DisallowUnknownFields()
 	var raw rawConfig
 	if err := dec.Decode(&raw); err != nil {
-		return nil, &ConfigError{Reason: "not valid JSON: " + err.Error()}
+		return nil, decodeError(err)
 	}
 	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
 		return nil, &ConfigError{Reason: "trailing data after the JSON document"}
@@ -177,6 +179,36 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// decodeError describes a failure of the JSON decoder: a syntax error
+// (with its offset), a value of the wrong type (with its field) or an
+// unknown field.
+func decodeError(err error) *ConfigError {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return &ConfigError{Reason: fmt.Sprintf("not valid JSON: %v (at byte %d)", syn, syn.Offset)}
+	case errors.As(err, &typ):
+		return &ConfigError{Field: typ.Field, Reason: fmt.Sprintf("expected %s, got JSON %s", jsonKind(typ.Type.Kind()), typ.Value)}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return &ConfigError{Reason: "not valid JSON: the document ends early"}
+	}
+	if msg, ok := strings.CutPrefix(err.Error(), "json: "); ok && strings.HasPrefix(msg, "unknown field") {
+		return &ConfigError{Reason: msg + ` (allowed: "global", "buckets"; in a section "enabled", "actions")`}
+	}
+	return &ConfigError{Reason: "not valid JSON: " + err.Error()}
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
+		return "an object"
+	}
+	return k.String()
 }
 
 // sectionField names a section in errors: "global" for bucket "", else

@@ -19,6 +19,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/s3limit/s3limit/internal/metrics"
@@ -81,6 +82,8 @@ type Limits struct {
 	breaker *Breaker
 	uploads *uploadLimiter
 	refusal *s3api.Error // SlowDown of the upload queue after UploadMaxWait
+
+	readAheadBytes atomic.Int64 // memory held by read-ahead of queued uploads
 
 	// mu serialises Apply and file reloads, so the file and the
 	// configuration in force change together. It guards fileSum.

@@ -55,6 +55,13 @@ func uploadKindOf(info *s3api.Info) uploadKind {
 // is completely written), on every path: an error response, a panic in
 // next (released, then the panic goes on) and a client abort.
 //
+// A queued upload reads ahead the start of its body (see readahead.go) so
+// that a client that leaves is noticed and its place freed at once. A
+// client that sent "Expect: 100-continue" (as AWS SDKs do for large
+// objects) gets no "100 Continue" and sends nothing until it is admitted;
+// if it leaves while queued, its upload fails at the first body read once
+// admitted and creates no object.
+//
 // Admin API requests must not go through Middleware, so that an operator
 // can always lift a limit that blocks everything.
 func (l *Limits) Middleware(next http.Handler) http.Handler {
@@ -72,7 +79,20 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 				s3api.WriteError(w, r, s3api.ErrMissingContentLength)
 				return
 			}
-			up, err := l.uploads.acquire(r.Context(), n)
+			waitCtx, gone := readAheadContext(r.Context())
+			var ra *readAhead
+			up, err := l.uploads.acquire(waitCtx, n, func() {
+				ra = startReadAhead(r, n, &l.readAheadBytes, gone)
+			})
+			gone(nil)
+			if ra != nil {
+				if err != nil {
+					go ra.finish() // the body may still be arriving
+				} else {
+					r.Body = ra
+					defer ra.finish()
+				}
+			}
 			if err != nil {
 				var refusal *s3api.Error
 				if !errors.As(err, &refusal) { // the context ended

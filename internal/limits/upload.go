@@ -47,8 +47,9 @@ type uploadTicket struct {
 
 // acquire admits an upload of n declared bytes (0 for a copy), waiting
 // for capacity. It returns ctx's error when ctx ends first and the
-// throttle error when maxWait passes; then nothing is counted.
-func (u *uploadLimiter) acquire(ctx context.Context, n int64) (uploadTicket, error) {
+// throttle error when maxWait passes; then nothing is counted. queued,
+// when not nil, is called (without the lock) if the upload has to wait.
+func (u *uploadLimiter) acquire(ctx context.Context, n int64, queued func()) (uploadTicket, error) {
 	if n < 0 {
 		n = 0
 	}
@@ -63,6 +64,9 @@ func (u *uploadLimiter) acquire(ctx context.Context, n int64) (uploadTicket, err
 	w := &uploadWaiter{n: n, ready: make(chan struct{})}
 	w.elem = u.queue.PushBack(w)
 	u.mu.Unlock()
+	if queued != nil {
+		queued()
+	}
 
 	start := time.Now()
 	var timeout <-chan time.Time

@@ -22,7 +22,7 @@ type uploadResult struct {
 func startUpload(ctx context.Context, u *uploadLimiter, n int64) <-chan uploadResult {
 	ch := make(chan uploadResult, 1)
 	go func() {
-		t, err := u.acquire(ctx, n)
+		t, err := u.acquire(ctx, n, nil)
 		ch <- uploadResult{t, err}
 	}()
 	synctest.Wait()

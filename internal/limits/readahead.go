@@ -1,0 +1,132 @@
+package limits
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+)
+
+// Read-ahead of queued uploads.
+//
+// net/http (HTTP/1.1) notices that a client went away only by reading
+// from its connection, and it starts reading on its own only after the
+// request body has been read to the end. An upload that waits in the
+// queue has not read its body, so without help a client that gives up
+// keeps its place until admitted, and if its whole body was already in
+// the socket buffer the object would even be created. While an upload
+// waits, a goroutine therefore reads the start of its body (at most
+// readAheadMax bytes, within a server-wide budget): a read error or a body
+// shorter than declared means the client is gone, and the wait ends at
+// once; a body that fits is read to its end, which lets net/http watch the
+// connection and cancel the request context when the client leaves.
+//
+// Clients that sent "Expect: 100-continue" are left alone: reading would
+// send "100 Continue" and invite the body the queue is holding back. Such
+// a client has sent nothing, so if it leaves, the upload fails at its
+// first read once admitted and creates nothing.
+const (
+	readAheadMax    = 64 << 10
+	readAheadBudget = 64 << 20
+)
+
+// readAhead reads the first bytes of a queued upload's body.
+type readAhead struct {
+	body   io.ReadCloser
+	budget *atomic.Int64
+	held   int64 // budget taken, returned when the reading is done
+
+	done chan struct{} // closed when buf and err are final
+	buf  []byte
+	err  error // read error other than io.EOF
+	eof  bool
+	off  int // next unread byte of buf (reader side only)
+}
+
+// startReadAhead begins reading the body of r (declared size n) unless the
+// request expects 100-continue or the budget is spent; gone is called
+// when the client turns out to have left. It returns nil when it did not
+// start.
+func startReadAhead(r *http.Request, n int64, budget *atomic.Int64, gone func(error)) *readAhead {
+	if n <= 0 || r.Body == nil || r.Body == http.NoBody || strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		return nil
+	}
+	size := min(n, readAheadMax)
+	if budget.Add(size) > readAheadBudget {
+		budget.Add(-size)
+		return nil
+	}
+	ra := &readAhead{body: r.Body, budget: budget, held: size, done: make(chan struct{}), buf: make([]byte, size)}
+	go ra.run(n, gone)
+	return ra
+}
+
+func (ra *readAhead) run(declared int64, gone func(error)) {
+	defer close(ra.done)
+	got, err := io.ReadFull(ra.body, ra.buf)
+	ra.buf = ra.buf[:got]
+	switch {
+	case err == nil:
+		if int64(got) == declared {
+			// The whole body is here; one more read sees its end and
+			// lets net/http watch the connection.
+			var one [1]byte
+			if _, err := ra.body.Read(one[:]); err == io.EOF {
+				ra.eof = true
+			}
+		}
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		ra.err = io.ErrUnexpectedEOF
+		gone(errClientGone)
+	default:
+		ra.err = err
+		gone(errClientGone)
+	}
+}
+
+// errClientGone ends the wait of an upload whose body broke off.
+var errClientGone = errors.New("limits: client went away while its upload was queued")
+
+// finish waits for the reading to stop (after the wait was abandoned) and
+// returns the budget. Safe to call more than once.
+func (ra *readAhead) finish() {
+	<-ra.done
+	if ra.held != 0 {
+		ra.budget.Add(-ra.held)
+		ra.held = 0
+	}
+}
+
+// Read serves the bytes read ahead, then the rest of the body.
+func (ra *readAhead) Read(p []byte) (int, error) {
+	<-ra.done
+	if ra.off < len(ra.buf) {
+		n := copy(p, ra.buf[ra.off:])
+		ra.off += n
+		if ra.off == len(ra.buf) && ra.held != 0 {
+			ra.budget.Add(-ra.held)
+			ra.held = 0
+			ra.buf = nil
+			ra.off = 0
+		}
+		return n, nil
+	}
+	if ra.err != nil {
+		return 0, ra.err
+	}
+	if ra.eof {
+		return 0, io.EOF
+	}
+	return ra.body.Read(p)
+}
+
+// Close closes the body.
+func (ra *readAhead) Close() error { return ra.body.Close() }
+
+// readAheadContext is the wait context of a queued upload: it ends with
+// the request or when the read-ahead finds the client gone.
+func readAheadContext(parent context.Context) (context.Context, context.CancelCauseFunc) {
+	return context.WithCancelCause(parent)
+}
