@@ -44,7 +44,9 @@ func (m *Manager) Download(ctx context.Context, bucket, key string, w io.WriterA
 // DownloadStream is Download into a sequential writer such as a pipe or
 // stdout. Ranged parts still arrive in parallel; they are held in memory
 // until w has taken the parts before them, at most MaxConcurrency parts
-// of MultipartChunkSize bytes for this transfer.
+// of MultipartChunkSize bytes for this transfer (an object below the
+// threshold is held whole). No request is in flight while w blocks, so w
+// may be a pipe read by an Upload of the same manager.
 func (m *Manager) DownloadStream(ctx context.Context, bucket, key string, w io.Writer, opts ...Option) *Future {
 	o := collect(opts)
 	return m.start(ctx, KindDownload, bucket, key, o, func(ctx context.Context, f *Future) (Result, error) {
@@ -92,7 +94,24 @@ func (d *downloader) run(ctx context.Context, write func(p []byte, at int64) err
 	d.f.setSize(size)
 	res := Result{Size: size, ETag: d.etag, VersionID: version}
 	if size < m.cfg.MultipartThreshold {
-		return res, d.get(ctx, 0, size, false, write)
+		if stream == nil || size == 0 {
+			return res, d.get(ctx, 0, size, false, write)
+		}
+		// Fetch into memory first, so the request's place in the window
+		// is not held while a slow or blocked writer (a pipe feeding an
+		// upload of the same manager) takes the bytes.
+		buf := m.bufs.alloc(size)
+		defer m.bufs.free(buf)
+		err := d.get(ctx, 0, size, false, func(p []byte, at int64) error {
+			copy((*buf)[at:], p)
+			return nil
+		})
+		if err == nil {
+			if err = write(*buf, 0); err != nil {
+				err = fmt.Errorf("writing: %w", err)
+			}
+		}
+		return res, err
 	}
 	res.Parts = numParts(size, m.cfg.MultipartChunkSize)
 	if stream != nil {

@@ -19,6 +19,22 @@ import (
 // runs on a fresh context: the transfer's own may be what was cancelled.
 const abortTimeout = 30 * time.Second
 
+// AbortError reports a multipart upload that failed and then could not be
+// aborted: its parts may remain on the server (and be billed) until they
+// are aborted or a lifecycle rule removes them. It is joined to the
+// error that made the upload fail.
+type AbortError struct {
+	Bucket, Key, UploadID string
+	Err                   error
+}
+
+func (e *AbortError) Error() string {
+	return fmt.Sprintf("transfer: aborting multipart upload %s of s3://%s/%s failed (its parts may remain on the server): %v",
+		e.UploadID, e.Bucket, e.Key, e.Err)
+}
+
+func (e *AbortError) Unwrap() error { return e.Err }
+
 // submitFunc starts the upload of part num (1-based) from body, size
 // bytes long. It may wait for a free part slot; done, if not nil, is
 // called once the part has finished (or was never started).
@@ -107,7 +123,7 @@ func (u *uploader) multipart(ctx context.Context, feed func(ctx context.Context,
 	}
 	if err != nil {
 		if aerr := u.abort(ctx, uploadID); aerr != nil {
-			err = errors.Join(err, fmt.Errorf("aborting multipart upload %s (its parts may remain on the server): %w", uploadID, aerr))
+			err = errors.Join(err, &AbortError{Bucket: u.f.bucket, Key: u.f.key, UploadID: uploadID, Err: aerr})
 		}
 		return Result{}, err
 	}

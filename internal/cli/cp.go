@@ -262,7 +262,10 @@ func runJobs(ctx context.Context, c *copier, jobs []*job, concurrency int, annou
 			err := c.run(ctx, j)
 			rep.fileDone()
 			if err != nil {
-				if ctx.Err() == nil {
+				// After an interruption every transfer fails alike; say so
+				// only where something was left behind.
+				var abortErr *transfer.AbortError
+				if ctx.Err() == nil || errors.As(err, &abortErr) {
 					rep.println(fmt.Sprintf("%s failed: %s to %s: %v", j.verb(), j.src, j.dst, err), true)
 				}
 				mu.Lock()

@@ -96,13 +96,13 @@ func (e *cpEnv) keys(t *testing.T, bucket, prefix string) []string {
 	return keys
 }
 
-func randomBytes(n int, seed uint64) []byte {
+func cpRandomBytes(n int, seed uint64) []byte {
 	b := make([]byte, n)
 	rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), 1}).Read(b)
 	return b
 }
 
-func writeFile(t *testing.T, p string, data []byte) {
+func cpWriteFile(t *testing.T, p string, data []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -116,9 +116,9 @@ func TestCpUploadAndDownloadFiles(t *testing.T) {
 	e := newCpEnv(t, "bkt")
 	sizes := []int{0, 1, 5<<20 - 1, 5 << 20, 5<<20 + 1, 11 << 20}
 	for _, size := range sizes {
-		data := randomBytes(size, uint64(size))
+		data := cpRandomBytes(size, uint64(size))
 		src := filepath.Join(e.dir, "src.bin")
-		writeFile(t, src, data)
+		cpWriteFile(t, src, data)
 		key := "files/obj"
 		code, stdout, stderr := e.cp(t, nil, src, "s3://bkt/"+key, "--multipart-threshold", "5MB", "--multipart-chunksize", "5MiB", "--no-progress")
 		if code != 0 {
@@ -151,7 +151,7 @@ func TestCpUploadAndDownloadFiles(t *testing.T) {
 func TestCpDestinationNaming(t *testing.T) {
 	e := newCpEnv(t, "bkt")
 	src := filepath.Join(e.dir, "report.csv")
-	writeFile(t, src, []byte("a,b\n"))
+	cpWriteFile(t, src, []byte("a,b\n"))
 	// A key ending in "/" takes the base name, like aws s3 cp.
 	if code, _, stderr := e.cp(t, nil, "--quiet", src, "s3://bkt/in/"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -191,7 +191,7 @@ func TestCpDestinationNaming(t *testing.T) {
 
 func TestCpStdinAndStdout(t *testing.T) {
 	e := newCpEnv(t, "bkt")
-	data := randomBytes(13<<20+5, 3)
+	data := cpRandomBytes(13<<20+5, 3)
 	// A pipe-like reader (no ReadAt, no size): streamed in parts.
 	code, _, stderr := e.cp(t, io.MultiReader(bytes.NewReader(data)), "-", "s3://bkt/stream.bin", "--multipart-chunksize", "5MB", "--no-progress")
 	if code != 0 {
@@ -215,12 +215,12 @@ func TestCpRecursive(t *testing.T) {
 	tree := filepath.Join(e.dir, "tree")
 	files := map[string][]byte{
 		"a.txt":          []byte("alpha"),
-		"sub/b.bin":      randomBytes(6<<20, 1),
+		"sub/b.bin":      cpRandomBytes(6<<20, 1),
 		"sub/deep/c.txt": []byte("gamma"),
 		"empty":          {},
 	}
 	for name, data := range files {
-		writeFile(t, filepath.Join(tree, filepath.FromSlash(name)), data)
+		cpWriteFile(t, filepath.Join(tree, filepath.FromSlash(name)), data)
 	}
 	// Flags after the paths, with single and double dashes.
 	code, stdout, stderr := e.cp(t, nil, tree, "s3://bkt/backup", "--recursive", "-multipart-chunksize", "5MB", "--no-progress")
@@ -260,7 +260,7 @@ func TestCpRecursive(t *testing.T) {
 
 func TestCpS3ToS3Single(t *testing.T) {
 	e := newCpEnv(t, "one", "two")
-	data := randomBytes(9<<20, 8)
+	data := cpRandomBytes(9<<20, 8)
 	if _, err := e.client.PutObject(context.Background(), &s3.PutObjectInput{
 		Bucket: aws.String("one"), Key: aws.String("k"), Body: bytes.NewReader(data),
 		ContentType: aws.String("application/x-test"), Metadata: map[string]string{"owner": "ops"},
@@ -288,7 +288,7 @@ func TestCpS3ToS3Single(t *testing.T) {
 func TestCpMaxBandwidthIsApplied(t *testing.T) {
 	e := newCpEnv(t, "bkt")
 	src := filepath.Join(e.dir, "f")
-	writeFile(t, src, randomBytes(3<<20, 2))
+	cpWriteFile(t, src, cpRandomBytes(3<<20, 2))
 	start := time.Now()
 	code, _, stderr := e.cp(t, nil, src, "s3://bkt/f", "--max-bandwidth", "2MB/s")
 	if code != 0 {
@@ -306,7 +306,7 @@ func TestCpMaxBandwidthIsApplied(t *testing.T) {
 func TestCpBadArguments(t *testing.T) {
 	e := newCpEnv(t, "bkt")
 	file := filepath.Join(e.dir, "f")
-	writeFile(t, file, []byte("x"))
+	cpWriteFile(t, file, []byte("x"))
 	tests := []struct {
 		name string
 		args []string
@@ -347,7 +347,7 @@ func TestCpBadArguments(t *testing.T) {
 func TestCpTransferFailures(t *testing.T) {
 	e := newCpEnv(t, "bkt")
 	file := filepath.Join(e.dir, "f")
-	writeFile(t, file, []byte("x"))
+	cpWriteFile(t, file, []byte("x"))
 	tests := []struct {
 		name string
 		args []string

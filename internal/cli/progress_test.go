@@ -112,19 +112,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// fakeTime is a clock the test advances.
-type fakeTime struct {
+// progressClock is a clock the test advances.
+type progressClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (f *fakeTime) now() time.Time {
+func (f *progressClock) now() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.t
 }
 
-func (f *fakeTime) add(d time.Duration) {
+func (f *progressClock) add(d time.Duration) {
 	f.mu.Lock()
 	f.t = f.t.Add(d)
 	f.mu.Unlock()
@@ -137,7 +137,7 @@ func TestReporterPlainLines(t *testing.T) {
 // testReporterPlainLines runs in a synctest bubble: synctest.Wait after a
 // tick lets the reporter finish drawing before the counters change.
 func testReporterPlainLines(t *testing.T) {
-	clock := &fakeTime{t: time.Unix(0, 0)}
+	clock := &progressClock{t: time.Unix(0, 0)}
 	tick := make(chan time.Time)
 	var stdout, stderr syncBuffer
 	r := newReporter(&stdout, &stderr, progressPlain, clock.now, tick)
@@ -176,7 +176,7 @@ func TestReporterTTYRedrawsInPlace(t *testing.T) {
 }
 
 func testReporterTTY(t *testing.T) {
-	clock := &fakeTime{t: time.Unix(0, 0)}
+	clock := &progressClock{t: time.Unix(0, 0)}
 	tick := make(chan time.Time)
 	var stdout, stderr syncBuffer
 	r := newReporter(&stdout, &stderr, progressTTY, clock.now, tick)

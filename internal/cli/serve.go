@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/s3limit/s3limit/internal/gateway"
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/metrics"
 	"github.com/s3limit/s3limit/internal/s3api"
@@ -33,6 +35,11 @@ type serveFlags struct {
 	metricsNamespace string
 	shutdownTimeout  time.Duration
 	quiet            bool
+
+	upstream, upstreamRegion          string
+	upstreamAccessKey, upstreamSecret string
+	upstreamVirtualHost               bool
+	upstreamTimeout                   time.Duration
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -51,6 +58,12 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.metricsNamespace, "metricsNamespace", "s3limit", "prefix of metric names (seaweedfs gives SeaweedFS's names)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdownTimeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish")
 	fs.BoolVar(&f.quiet, "quiet", false, "no access log")
+	fs.StringVar(&f.upstream, "upstream", "", "gateway mode: URL of the S3-compatible store to front (e.g. http://127.0.0.1:9000) instead of the embedded store")
+	fs.StringVar(&f.upstreamRegion, "upstreamRegion", "us-east-1", "region requests to the upstream are signed for")
+	fs.StringVar(&f.upstreamAccessKey, "upstreamAccessKey", "", "upstream access key (default $S3LIMIT_UPSTREAM_ACCESS_KEY)")
+	fs.StringVar(&f.upstreamSecret, "upstreamSecretKey", "", "upstream secret key (default $S3LIMIT_UPSTREAM_SECRET_KEY)")
+	fs.BoolVar(&f.upstreamVirtualHost, "upstreamVirtualHost", false, "address upstream buckets virtual-hosted style (<bucket>.<host>) instead of path style")
+	fs.DurationVar(&f.upstreamTimeout, "upstreamTimeout", 0, "how long to wait for the upstream's response headers after sending a request (0 = gateway default, negative = no limit)")
 }
 
 func (f *serveFlags) validate() error {
@@ -104,6 +117,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 
+	// The data directory holds the generated credentials and the watched
+	// circuit-breaker file in both modes.
+	if err := os.MkdirAll(f.dir, 0o755); err != nil {
+		return fmt.Errorf("-dir: %w", err)
+	}
 	ids, err := loadIdentities(env, &f)
 	if err != nil {
 		return err
@@ -125,6 +143,31 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			ThrottleStatus:             f.throttleStatus,
 			ConfigPath:                 cbPath,
 		},
+	}
+	if f.upstream != "" {
+		ak, sk := f.upstreamAccessKey, f.upstreamSecret
+		if ak == "" {
+			ak = env.Getenv("S3LIMIT_UPSTREAM_ACCESS_KEY")
+		}
+		if sk == "" {
+			sk = env.Getenv("S3LIMIT_UPSTREAM_SECRET_KEY")
+		}
+		if ak == "" || sk == "" {
+			return usageError("-upstream needs credentials: -upstreamAccessKey/-upstreamSecretKey or S3LIMIT_UPSTREAM_ACCESS_KEY/S3LIMIT_UPSTREAM_SECRET_KEY")
+		}
+		gw, err := gateway.New(gateway.Config{
+			Upstream:              f.upstream,
+			Region:                f.upstreamRegion,
+			AccessKey:             ak,
+			SecretKey:             sk,
+			VirtualHost:           f.upstreamVirtualHost,
+			ResponseHeaderTimeout: f.upstreamTimeout,
+			Logger:                log,
+		})
+		if err != nil {
+			return usageError("-upstream: %v", err)
+		}
+		cfg.Backend = gw
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -194,7 +237,11 @@ func serveUntilDone(ctx context.Context, env *Env, log *slog.Logger, f *serveFla
 	for i, s := range servers {
 		go func() { errc <- s.Serve(listeners[i]) }()
 	}
-	fmt.Fprintf(env.Stderr, "s3limit serving S3 on http://%s (data in %s)\n", ln.Addr(), f.dir)
+	if f.upstream != "" {
+		fmt.Fprintf(env.Stderr, "s3limit serving S3 on http://%s (gateway to %s)\n", ln.Addr(), f.upstream)
+	} else {
+		fmt.Fprintf(env.Stderr, "s3limit serving S3 on http://%s (data in %s)\n", ln.Addr(), f.dir)
+	}
 	select {
 	case err := <-errc:
 		for _, s := range servers {
