@@ -312,3 +312,41 @@ func TestSharedBucketAcrossManagers(t *testing.T) {
 		}
 	})
 }
+
+// Downloads streamed through pipes into uploads of the same manager (how
+// `s3limit cp` copies between buckets) complete even with a window of one
+// request and many copies at once: no request waits on a pipe while it
+// holds its place in the window.
+func TestRelaysThroughPipesDoNotDeadlock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := newFakeS3()
+		m := newTestManager(t, fake.client(), Config{MaxConcurrency: 1, MultipartThreshold: 5 * MiB, MultipartChunkSize: 5 * MiB})
+		sizes := []int{1 * MiB, 12 * MiB, 100, 2 * MiB, 11 * MiB, 3 * MiB, 1, 4 * MiB}
+		var wg sync.WaitGroup
+		errs := make([]error, len(sizes))
+		for i, n := range sizes {
+			src, dst := "b/src"+strconv.Itoa(i), "dst"+strconv.Itoa(i)
+			fake.put(src, pattern(n, byte(i)))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pr, pw := io.Pipe()
+				down := m.DownloadStream(context.Background(), "b", "src"+strconv.Itoa(i), pw)
+				go func() {
+					_, err := down.Result()
+					pw.CloseWithError(err)
+				}()
+				_, errs[i] = m.Upload(context.Background(), pr, "b", dst, WithSize(int64(n))).Result()
+			}()
+		}
+		wg.Wait()
+		for i, n := range sizes {
+			if errs[i] != nil {
+				t.Fatalf("copy %d: %v", i, errs[i])
+			}
+			if got, _ := fake.get("b/dst" + strconv.Itoa(i)); !bytes.Equal(got, pattern(n, byte(i))) {
+				t.Fatalf("copy %d differs", i)
+			}
+		}
+	})
+}

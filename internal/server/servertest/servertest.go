@@ -50,6 +50,8 @@ type Options struct {
 	Log io.Writer
 	// Now is the server's clock for signature checks; nil = time.Now.
 	Now func() time.Time
+	// DomainName enables virtual-hosted-style buckets; "" = path style only.
+	DomainName string
 }
 
 // Server is a running test server.
@@ -101,6 +103,7 @@ func Start(t testing.TB, opts Options) *Server {
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.New(server.Config{
 		Dir:              dir,
+		DomainName:       opts.DomainName,
 		Identities:       ids,
 		Limits:           lopts,
 		MetricsNamespace: opts.MetricsNamespace,
