@@ -84,10 +84,11 @@ func (m *Manager) pace(ctx context.Context, r io.ReadCloser) io.ReadCloser {
 }
 
 // quantum is the pacing step in bytes for streams on a bucket that does
-// not choose its own: about 25 ms of budget, between 4 KiB and 256 KiB.
+// not choose its own: about 25 ms of MaxBandwidth, between 4 KiB and
+// 256 KiB; without MaxBandwidth, the bandwidth package's default.
 func (m *Manager) quantum() int {
-	if _, ok := m.bucket.(bandwidth.Pacer); ok {
-		return 0 // the bucket's own Quantum
+	if _, ok := m.bucket.(bandwidth.Pacer); ok || m.cfg.MaxBandwidth == 0 {
+		return 0 // the bucket's own Quantum, or bandwidth.DefaultBytesThreshold
 	}
 	q := m.cfg.MaxBandwidth / 40
 	return int(min(max(q, 4<<10), 256<<10))

@@ -50,14 +50,14 @@ func (f *cpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.endpoint, "endpoint-url", "", "S3 endpoint `URL` (path-style addressing), e.g. http://127.0.0.1:8333")
 	fs.StringVar(&f.region, "region", "", "AWS `region` (default: from the environment or profile; us-east-1 with --endpoint-url)")
 	fs.StringVar(&f.profile, "profile", "", "shared config `profile` to use")
-	fs.StringVar(&f.maxBandwidth, "max-bandwidth", "", "cap on bytes per second for all transfers together: 1048576, 50MB/s, 10Mb/s (default: unlimited)")
+	fs.StringVar(&f.maxBandwidth, "max-bandwidth", "", "cap on the `rate` of all transfers together: 1048576 (bytes/s), 50MB/s, 10Mb/s (default: unlimited)")
 	fs.StringVar(&f.threshold, "multipart-threshold", "8MB", "`size` from which uploads are multipart and downloads ranged: 8MB, 8MiB, 8388608")
 	fs.StringVar(&f.chunkSize, "multipart-chunksize", "8MB", "part `size`, at least 5MB (raised for objects of more than 10,000 parts)")
 	fs.IntVar(&f.maxConcurrent, "max-concurrent-requests", transfer.DefaultMaxConcurrency, "most S3 requests in flight at once")
 	fs.BoolVar(&f.recursive, "recursive", false, "copy a directory or every object under a prefix")
 	fs.BoolVar(&f.quiet, "quiet", false, "print nothing but errors")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress display (the lines naming each copied file remain)")
-	fs.StringVar(&f.contentType, "content-type", "", "Content-Type of uploaded objects (default: guessed from the file name extension)")
+	fs.StringVar(&f.contentType, "content-type", "", "Content-`Type` of uploaded objects (default: guessed from the file name extension; copies keep the source's)")
 }
 
 // transferConfig turns the flags into a transfer.Config; errors are bad

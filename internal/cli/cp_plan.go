@@ -310,6 +310,19 @@ func (c *copier) upload(ctx context.Context, j *job, sub transfer.Option) error 
 // renames it into place once complete, so a failed or interrupted download
 // leaves no partial file under the destination's name.
 func (c *copier) downloadFile(ctx context.Context, j *job, sub transfer.Option) error {
+	if fi, err := os.Stat(j.dst.path); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		// A device or a named pipe (/dev/null, a FIFO): write to it in
+		// order, never rename over it.
+		f, err := os.OpenFile(j.dst.path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, err = c.m.DownloadStream(ctx, j.src.bucket, j.src.key, f, sub).Result()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	dir := filepath.Dir(j.dst.path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

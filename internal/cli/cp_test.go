@@ -180,6 +180,13 @@ func TestCpDestinationNaming(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(outDir, "report.csv")); string(got) != "a,b\n" {
 		t.Fatalf("got %q", got)
 	}
+	// A device is written to, not replaced.
+	if code, _, stderr := e.cp(t, nil, "--quiet", "s3://bkt/in/report.csv", os.DevNull); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if fi, err := os.Stat(os.DevNull); err != nil || fi.Mode().IsRegular() {
+		t.Fatalf("%s was replaced: %v %v", os.DevNull, fi.Mode(), err)
+	}
 	// A path ending in a separator is a directory, created as needed.
 	if code, _, stderr := e.cp(t, nil, "--quiet", "s3://bkt/in/report.csv", filepath.Join(e.dir, "new", "dir")+string(filepath.Separator)); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
