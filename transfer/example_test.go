@@ -42,7 +42,7 @@ func Example() {
 }
 
 // bandwidthMonitor prints the average rate of a transfer when it is done,
-// like the seed's BandwidthMonitorSubscriber.
+// like the BandwidthMonitorSubscriber of the Python s3transfer documentation.
 type bandwidthMonitor struct {
 	bytes atomic.Int64
 }

@@ -90,8 +90,7 @@ type Future struct {
 	key    string
 	subs   []Subscriber
 
-	ctx    context.Context // the transfer's context; ends on Cancel or a cancelling Shutdown
-	cancel context.CancelCauseFunc
+	cancel context.CancelCauseFunc // ends the transfer's context
 
 	size        atomic.Int64 // -1 until known
 	transferred atomic.Int64

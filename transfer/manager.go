@@ -145,7 +145,7 @@ func (m *Manager) start(ctx context.Context, kind Kind, bucket, key string, o op
 	m.mu.Unlock()
 
 	tctx, cancel := context.WithCancelCause(ctx)
-	f.ctx, f.cancel = tctx, cancel
+	f.cancel = cancel
 	for _, s := range f.subs {
 		s.OnQueued(f)
 	}

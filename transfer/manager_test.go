@@ -350,3 +350,22 @@ func TestRelaysThroughPipesDoNotDeadlock(t *testing.T) {
 		}
 	})
 }
+
+// Any Bucket can carry the budget, such as the reference LeakyBucket
+// (which is not a Pacer): the cap holds, within the looseness of that
+// algorithm (each stream reads 256 KiB before it first pays).
+func TestLeakyBucketAsBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const rate = 1 * MiB
+		fake := newFakeS3()
+		m := newTestManager(t, fake.client(), Config{Bucket: bandwidth.NewLeakyBucket(rate, nil), MultipartThreshold: 5 * MiB, MultipartChunkSize: 5 * MiB})
+		start := time.Now()
+		if _, err := m.Upload(context.Background(), bytes.NewReader(pattern(10*MiB, 1)), "b", "k").Result(); err != nil {
+			t.Fatal(err)
+		}
+		got := 10 * MiB / time.Since(start).Seconds()
+		if got > rate*1.05 || got < rate/4 {
+			t.Fatalf("%.0f B/s through a %d B/s leaky bucket", got, rate)
+		}
+	})
+}

@@ -138,28 +138,34 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// parseUpstream checks the upstream URL.
+// parseUpstream checks the upstream URL. Messages show it without a
+// password.
 func parseUpstream(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("gateway: no upstream URL")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: upstream URL %q: %w", raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("gateway: the upstream URL is not a URL: %w", err)
 	}
+	shown := u.Redacted()
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("gateway: upstream URL %q: the scheme must be http or https", raw)
+		return nil, fmt.Errorf("gateway: upstream URL %q: the scheme must be http or https", shown)
 	case u.Host == "":
-		return nil, fmt.Errorf("gateway: upstream URL %q has no host", raw)
+		return nil, fmt.Errorf("gateway: upstream URL %q has no host", shown)
 	case u.User != nil:
-		return nil, fmt.Errorf("gateway: upstream URL %q: give credentials as the upstream access key and secret key, not in the URL", u.Redacted())
+		return nil, fmt.Errorf("gateway: upstream URL %q: give credentials as the upstream access key and secret key, not in the URL", shown)
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, fmt.Errorf("gateway: upstream URL %q must not have a query or fragment", raw)
+		return nil, fmt.Errorf("gateway: upstream URL %q must not have a query or fragment", shown)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("gateway: upstream URL %q: port %s is out of range", raw, p)
+			return nil, fmt.Errorf("gateway: upstream URL %q: port %s is out of range", shown, p)
 		}
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -12,7 +13,9 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/s3limit/s3limit/internal/s3api"
 )
@@ -28,6 +31,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no scheme", Config{Upstream: "127.0.0.1:9000", AccessKey: "a", SecretKey: "s"}, "upstream URL"},
 		{"no host", Config{Upstream: "http://", AccessKey: "a", SecretKey: "s"}, "no host"},
 		{"credentials in URL", Config{Upstream: "http://k:secret@host", AccessKey: "a", SecretKey: "s"}, "not in the URL"},
+		{"credentials in a bad URL", Config{Upstream: "ftp://k:secret@host", AccessKey: "a", SecretKey: "s"}, "http or https"},
+		{"unparsable", Config{Upstream: "http://k:secret@host:port/", AccessKey: "a", SecretKey: "s"}, "not a URL"},
 		{"query", Config{Upstream: "http://host/?a=b", AccessKey: "a", SecretKey: "s"}, "query"},
 		{"port out of range", Config{Upstream: "http://host:70000", AccessKey: "a", SecretKey: "s"}, "out of range"},
 		{"no access key", Config{Upstream: "http://host", SecretKey: "s"}, "access key and secret key"},
@@ -469,4 +474,162 @@ func TestRequestWithoutInfoIsInternalError(t *testing.T) {
 	if w.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d", w.Code)
 	}
+}
+
+func TestLargeBodiesStream(t *testing.T) {
+	const part = 256 << 10
+	t.Run("download", func(t *testing.T) {
+		release := make(chan struct{})
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "524288")
+			w.Write(bytes.Repeat([]byte{'a'}, part))
+			http.NewResponseController(w).Flush()
+			<-release // the second half waits until the client has the first
+			w.Write(bytes.Repeat([]byte{'b'}, part))
+		}))
+		t.Cleanup(up.Close)
+		fr := front(t, newGateway(t, Config{Upstream: up.URL}), nil)
+		resp, err := guardedClient().Get(fr.URL + "/b1b/big")
+		if err != nil {
+			close(release)
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		first := make([]byte, part)
+		_, err = io.ReadFull(resp.Body, first)
+		close(release)
+		if err != nil || first[part-1] != 'a' {
+			t.Fatalf("first half not streamed before the upstream finished: %v", err)
+		}
+		rest, err := io.ReadAll(resp.Body)
+		if err != nil || len(rest) != part || rest[0] != 'b' {
+			t.Fatalf("second half: %d bytes, %v", len(rest), err)
+		}
+	})
+	t.Run("upload", func(t *testing.T) {
+		gotFirst := make(chan struct{})
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			buf := make([]byte, part)
+			if _, err := io.ReadFull(r.Body, buf); err != nil {
+				return
+			}
+			close(gotFirst)
+			n, _ := io.Copy(io.Discard, r.Body)
+			if r.ContentLength != 2*part || n != part || len(r.TransferEncoding) != 0 {
+				w.WriteHeader(http.StatusBadRequest)
+			}
+		}))
+		t.Cleanup(up.Close)
+		fr := front(t, newGateway(t, Config{Upstream: up.URL}), nil)
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write(bytes.Repeat([]byte{'a'}, part))
+			select { // the upstream has the first half before the client sends the second
+			case <-gotFirst:
+				pw.Write(bytes.Repeat([]byte{'b'}, part))
+				pw.Close()
+			case <-time.After(guard):
+				pw.CloseWithError(errors.New("upload was not streamed"))
+			}
+		}()
+		req, _ := http.NewRequest(http.MethodPut, fr.URL+"/b1b/big", pr)
+		req.ContentLength = 2 * part
+		resp, err := guardedClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestExpectContinueLetsTheUpstreamRefuseEarly(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusNotFound) // without reading the body
+		io.WriteString(w, "<Error><Code>NoSuchBucket</Code></Error>")
+	}))
+	t.Cleanup(up.Close)
+	fr := front(t, newGateway(t, Config{Upstream: up.URL}), nil)
+	var sent atomic.Int64
+	body := &countingReader{r: bytes.NewReader(make([]byte, 8<<20)), n: &sent}
+	req, _ := http.NewRequest(http.MethodPut, fr.URL+"/nobucket/big", body)
+	req.ContentLength = 8 << 20
+	req.Header.Set("Expect", "100-continue")
+	resp, err := guardedClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("the client sent %d body bytes to a refused upload", n)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// BenchmarkProxyGet measures a small GET through the gateway on loopback,
+// the client, the front and the upstream included; compare with
+// BenchmarkDirectGet for the gateway's share.
+func BenchmarkProxyGet(b *testing.B) {
+	benchmarkGet(b, true)
+}
+
+// BenchmarkDirectGet is BenchmarkProxyGet without the gateway.
+func BenchmarkDirectGet(b *testing.B) {
+	benchmarkGet(b, false)
+}
+
+func benchmarkGet(b *testing.B, proxied bool) {
+	object := bytes.Repeat([]byte{'x'}, 4096)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "4096")
+		w.Header().Set("ETag", `"abc"`)
+		w.Write(object)
+	}))
+	defer up.Close()
+	target := up.URL
+	if proxied {
+		g, err := New(Config{Upstream: up.URL, AccessKey: upAccessKey, SecretKey: upSecretKey, Logger: newTestLogger(io.Discard)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			info := &s3api.Info{Operation: "GetObject", Bucket: "bucket", Key: "key", RequestID: "r"}
+			g.ServeHTTP(w, r.WithContext(s3api.NewContext(r.Context(), info)))
+		}))
+		defer fr.Close()
+		target = fr.URL
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		buf := make([]byte, 8192)
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodGet, target+"/bucket/key", nil)
+			clientAuth(req.Header, emptySHA256)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.CopyBuffer(io.Discard, resp.Body, buf)
+			resp.Body.Close()
+		}
+	})
 }

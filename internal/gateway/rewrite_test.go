@@ -1,14 +1,10 @@
 package gateway
 
 import (
-	"errors"
-	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/s3limit/s3limit/internal/s3api"
 )
 
 func TestUpstreamURL(t *testing.T) {
@@ -138,41 +134,3 @@ func TestVirtualHostable(t *testing.T) {
 		}
 	}
 }
-
-func TestCallBodyRecordsClientFaults(t *testing.T) {
-	boom := errors.New("connection reset by client")
-	tests := []struct {
-		name    string
-		body    io.Reader
-		want    int64
-		wantErr error
-	}{
-		{"complete body", strings.NewReader("hello"), 5, nil},
-		{"unknown length", strings.NewReader("hello"), -1, nil},
-		{"short body is IncompleteBody", strings.NewReader("hel"), 5, s3api.ErrIncompleteBody},
-		{"read error is kept", io.MultiReader(strings.NewReader("he"), errReader{boom}), 5, boom},
-		{"decoder error is kept", io.MultiReader(strings.NewReader("he"), errReader{s3api.ErrSignatureDoesNotMatch}), 5, s3api.ErrSignatureDoesNotMatch},
-		{"failure after the last byte", io.MultiReader(strings.NewReader("hello"), errReader{s3api.ErrBadDigest}), 5, s3api.ErrBadDigest},
-		{"longer than declared", strings.NewReader("hello!"), 5, errBodyTooLong},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := &call{body: io.NopCloser(tc.body), want: tc.want}
-			data, err := io.ReadAll(c)
-			if got := c.clientBodyErr(); !errors.Is(got, tc.wantErr) || (tc.wantErr == nil) != (got == nil) {
-				t.Errorf("clientBodyErr = %v, want %v", got, tc.wantErr)
-			}
-			if (err == nil) != (tc.wantErr == nil) {
-				t.Errorf("read error = %v, want failure %v", err, tc.wantErr != nil)
-			}
-			// A failed body never hands out its declared length.
-			if tc.wantErr != nil && tc.want >= 0 && int64(len(data)) >= tc.want {
-				t.Errorf("a failed body delivered %d of %d bytes", len(data), tc.want)
-			}
-		})
-	}
-}
-
-type errReader struct{ err error }
-
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }

@@ -87,7 +87,12 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 			gone(nil)
 			if ra != nil {
 				if err != nil {
-					go ra.finish() // the body may still be arriving
+					// net/http forbids reading the body once the handler
+					// has returned: wait until the read-ahead stops (at
+					// once for a client that left; for one that is still
+					// sending, no later than net/http's own wait for the
+					// body before it writes the response).
+					ra.finish()
 				} else {
 					r.Body = ra
 					defer ra.finish()

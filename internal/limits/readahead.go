@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+
+	"github.com/s3limit/s3limit/internal/s3api"
 )
 
 // Read-ahead of queued uploads.
@@ -20,7 +22,8 @@ import (
 // waits, a goroutine therefore reads the start of its body (at most
 // readAheadMax bytes, within a server-wide budget): a read error or a body
 // shorter than declared means the client is gone, and the wait ends at
-// once; a body that fits is read to its end, which lets net/http watch the
+// once (a body that fails verification ends it with that S3 error); a
+// body that fits is read to its end, which lets net/http watch the
 // connection and cancel the request context when the client leaves.
 //
 // Clients that sent "Expect: 100-continue" are left alone: reading would
@@ -32,11 +35,15 @@ const (
 	readAheadBudget = 64 << 20
 )
 
-// readAhead reads the first bytes of a queued upload's body.
+// readAhead reads the first bytes of a queued upload's body. Once admitted
+// it is the request body: one reader at a time, which may be another
+// goroutine than the handler's (a proxy's transport), so the budget it
+// holds is returned with an atomic swap, exactly once, by whichever of
+// Read and finish comes first.
 type readAhead struct {
 	body   io.ReadCloser
 	budget *atomic.Int64
-	held   int64 // budget taken, returned when the reading is done
+	held   atomic.Int64 // budget taken, returned when the reading is done
 
 	done chan struct{} // closed when buf and err are final
 	buf  []byte
@@ -58,7 +65,8 @@ func startReadAhead(r *http.Request, n int64, budget *atomic.Int64, gone func(er
 		budget.Add(-size)
 		return nil
 	}
-	ra := &readAhead{body: r.Body, budget: budget, held: size, done: make(chan struct{}), buf: make([]byte, size)}
+	ra := &readAhead{body: r.Body, budget: budget, done: make(chan struct{}), buf: make([]byte, size)}
+	ra.held.Store(size)
 	go ra.run(n, gone)
 	return ra
 }
@@ -82,6 +90,13 @@ func (ra *readAhead) run(declared int64, gone func(error)) {
 		gone(errClientGone)
 	default:
 		ra.err = err
+		var refusal *s3api.Error
+		if errors.As(err, &refusal) {
+			// The body failed verification (a chunk signature, the
+			// aws-chunked framing): that is the answer, not a timeout.
+			gone(err)
+			return
+		}
 		gone(errClientGone)
 	}
 }
@@ -89,13 +104,17 @@ func (ra *readAhead) run(declared int64, gone func(error)) {
 // errClientGone ends the wait of an upload whose body broke off.
 var errClientGone = errors.New("limits: client went away while its upload was queued")
 
-// finish waits for the reading to stop (after the wait was abandoned) and
-// returns the budget. Safe to call more than once.
+// finish waits for the reading to stop and returns the budget if Read has
+// not. Safe to call more than once and concurrently with Read.
 func (ra *readAhead) finish() {
 	<-ra.done
-	if ra.held != 0 {
-		ra.budget.Add(-ra.held)
-		ra.held = 0
+	ra.release()
+}
+
+// release returns the budget, once.
+func (ra *readAhead) release() {
+	if n := ra.held.Swap(0); n != 0 {
+		ra.budget.Add(-n)
 	}
 }
 
@@ -105,9 +124,8 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 	if ra.off < len(ra.buf) {
 		n := copy(p, ra.buf[ra.off:])
 		ra.off += n
-		if ra.off == len(ra.buf) && ra.held != 0 {
-			ra.budget.Add(-ra.held)
-			ra.held = 0
+		if ra.off == len(ra.buf) {
+			ra.release()
 			ra.buf = nil
 			ra.off = 0
 		}

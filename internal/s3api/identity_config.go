@@ -208,6 +208,26 @@ func (id *Identity) Allowed(action Action, bucket string) bool {
 	return false
 }
 
+// AllowedEverywhere reports whether the identity may perform action on
+// every bucket: a plain grant ("Admin", "Read") or one scoped to "*".
+// Server-wide operations such as the admin API need it; Allowed(action,
+// "") is not enough, because a grant scoped to one bucket satisfies it.
+func (id *Identity) AllowedEverywhere(action Action) bool {
+	if id == nil {
+		return false
+	}
+	for _, a := range id.Actions {
+		name, scope, scoped := strings.Cut(a, ":")
+		if Action(name) != action && Action(name) != ActionAdmin {
+			continue
+		}
+		if !scoped || scope == "*" {
+			return true
+		}
+	}
+	return false
+}
+
 func scopeMatches(scope, bucket string) bool {
 	if prefix, ok := strings.CutSuffix(scope, "*"); ok {
 		return strings.HasPrefix(bucket, prefix)

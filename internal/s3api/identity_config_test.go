@@ -148,6 +148,33 @@ func TestIdentityAllowed(t *testing.T) {
 	}
 }
 
+func TestIdentityAllowedEverywhere(t *testing.T) {
+	id := func(actions ...string) *Identity { return &Identity{Name: "t", Actions: actions} }
+	tests := []struct {
+		name    string
+		id      *Identity
+		action  Action
+		allowed bool
+	}{
+		{"plain admin", id("Admin"), ActionAdmin, true},
+		{"admin on every bucket", id("Admin:*"), ActionAdmin, true},
+		{"admin scoped to one bucket", id("Admin:photos"), ActionAdmin, false},
+		{"admin scoped to a prefix", id("Admin:photos-*"), ActionAdmin, false},
+		{"plain admin grants other actions", id("Admin"), ActionRead, true},
+		{"plain action", id("Read"), ActionRead, true},
+		{"other action", id("Read"), ActionAdmin, false},
+		{"scoped and plain grants", id("Admin:photos", "Admin"), ActionAdmin, true},
+		{"nil identity", nil, ActionAdmin, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.id.AllowedEverywhere(tc.action); got != tc.allowed {
+				t.Fatalf("AllowedEverywhere(%s) = %v, want %v", tc.action, got, tc.allowed)
+			}
+		})
+	}
+}
+
 func TestCredentialFormattingHidesSecret(t *testing.T) {
 	id := Identity{Name: "n", Credentials: []Credential{{AccessKey: "AKID", SecretKey: "TOPSECRET"}}}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {

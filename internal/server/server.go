@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -141,21 +142,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &idleBody{rc: r.Body, ctl: http.NewResponseController(w), idle: s.cfg.BodyIdleTimeout}
 	}
+	// authorized is set once the caller may perform the request: only then
+	// does the bucket, which anyone can make up, become a metric label.
+	authorized := false
 	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			s.log.Error("panic serving request", "request_id", info.RequestID, "op", info.Operation, "panic", p)
+		p := recover()
+		if p != nil && p != http.ErrAbortHandler {
+			s.log.Error("panic serving request", "request_id", info.RequestID, "op", info.Operation,
+				"panic", p, "stack", string(debug.Stack()))
 			if !rw.wroteHeader {
 				s3api.WriteError(rw, r, s3api.ErrInternalError)
+				p = nil // answered
 			}
 		}
-		s.finish(r, rw, info, start)
+		s.finish(r, rw, info, authorized, start)
+		if p != nil {
+			// The response has begun: ending normally would pass a
+			// truncated body off as complete (a chunked response gets its
+			// terminating chunk). Abort the connection instead.
+			panic(http.ErrAbortHandler)
+		}
 	}()
 
 	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
-		s.serveAdmin(rw, r, info)
+		authorized = s.serveAdmin(rw, r, info)
 		return
 	}
 	ci, err := s3api.Classify(r, s.cfg.DomainName)
@@ -175,6 +185,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s3api.WriteError(rw, r, s3api.ErrAccessDenied)
 		return
 	}
+	authorized = true
 	if info.Operation == "CopyObject" || info.Operation == "UploadPartCopy" {
 		// A copy reads another object: the caller must be allowed to.
 		src, _, _, err := s3api.ParseCopySource(r.Header.Get("x-amz-copy-source"))
@@ -190,24 +201,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.inner.ServeHTTP(rw, r)
 }
 
-func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, info *s3api.Info) {
+// serveAdmin serves the admin API and reports whether the caller was
+// authorized. The API changes limits for every bucket, so it needs the
+// Admin action unscoped: "Admin:photos" must not lift or impose limits on
+// other tenants' buckets.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, info *s3api.Info) bool {
 	info.Operation = "AdminCircuitBreaker"
 	info.Action = s3api.ActionAdmin
 	id, err := s.auth.Authenticate(r)
 	if err != nil {
 		s3api.WriteError(w, r, err)
-		return
+		return false
 	}
 	info.Identity = id
-	if !id.Allowed(s3api.ActionAdmin, "") {
-		s3api.WriteError(w, r, s3api.ErrAccessDenied.WithMessage("the admin API needs an identity with the Admin action"))
-		return
+	if !id.AllowedEverywhere(s3api.ActionAdmin) {
+		s3api.WriteError(w, r, s3api.ErrAccessDenied.WithMessage("the admin API needs an identity with the Admin action on every bucket"))
+		return false
 	}
 	s.admin.ServeHTTP(w, r)
+	return true
 }
 
-// finish records metrics and the access log line.
-func (s *Server) finish(r *http.Request, rw *responseWriter, info *s3api.Info, start time.Time) {
+// finish records metrics and the access log line. The bucket label is
+// left empty for requests that were not authorized, so that unsigned or
+// refused requests naming made-up buckets cannot use up the metrics'
+// bucket labels (metrics.MaxBucketLabels).
+func (s *Server) finish(r *http.Request, rw *responseWriter, info *s3api.Info, authorized bool, start time.Time) {
 	d := time.Since(start)
 	status := rw.status
 	if !rw.wroteHeader {
@@ -217,7 +236,11 @@ func (s *Server) finish(r *http.Request, rw *responseWriter, info *s3api.Info, s
 	if action == "" {
 		action = "Unknown"
 	}
-	s.metrics.ObserveRequest(action, info.Bucket, status, d)
+	bucket := ""
+	if authorized {
+		bucket = info.Bucket
+	}
+	s.metrics.ObserveRequest(action, bucket, status, d)
 	if s.log.Enabled(r.Context(), slog.LevelInfo) {
 		user := "-"
 		if info.Identity != nil {

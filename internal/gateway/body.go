@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+
+	"github.com/s3limit/s3limit/internal/s3api"
+)
+
+// callKey carries the *call of a request through the proxy.
+type callKey struct{}
+
+// call is the gateway's state for one request: the inbound request and
+// response writer (for error responses and splicing), the upstream
+// connection, and, when there is a body, the outbound body wrapper. The
+// wrapper remembers why reading the client's body failed, so that a
+// client fault is not reported as an upstream failure, and makes sure an
+// upstream never mistakes a failed body for a complete one.
+type call struct {
+	in   *http.Request
+	w    http.ResponseWriter // the client's response
+	info *s3api.Info
+
+	body io.ReadCloser // the proxy's outbound body; nil when there is none
+	want int64         // declared length; -1 = unknown
+	got  int64         // bytes read so far; only the transport's writer touches it
+
+	mu      sync.Mutex
+	bodyErr error    // guarded by mu: why reading the client's body failed
+	conn    net.Conn // guarded by mu: the upstream connection of the request
+}
+
+func callFrom(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	return c
+}
+
+// Read passes the client's body through. Two rules keep a failed body
+// from being stored upstream:
+//
+//   - The last declared byte is handed out only once the body has
+//     confirmed its end: the aws-chunked decoder verifies the final chunk
+//     signature and the trailing checksum at EOF, after the data.
+//   - On any failure the upstream connection is reset (RST) rather than
+//     closed: some S3 servers store what arrived before a clean close as
+//     if it were the whole object.
+//
+// A body that ends before its declared length is IncompleteBody.
+func (c *call) Read(p []byte) (int, error) {
+	n, err := c.body.Read(p)
+	c.got += int64(n)
+	switch {
+	case err == nil && n > 0 && c.want >= 0 && c.got >= c.want:
+		if err = c.confirmEnd(); err != nil {
+			c.fail(err)
+			return n - int(c.got-c.want) - 1, err
+		}
+		return n, io.EOF
+	case err == nil:
+	case err == io.EOF:
+		if c.want >= 0 && c.got < c.want {
+			err = s3api.ErrIncompleteBody
+			c.fail(err)
+		}
+	default:
+		c.fail(err)
+	}
+	return n, err
+}
+
+// maxEmptyReads bounds the (0, nil) reads confirmEnd tolerates.
+const maxEmptyReads = 100
+
+// confirmEnd reads past the declared length and expects io.EOF.
+func (c *call) confirmEnd() error {
+	if c.got > c.want {
+		return errBodyTooLong
+	}
+	var one [1]byte
+	for range maxEmptyReads {
+		n, err := c.body.Read(one[:])
+		switch {
+		case n > 0:
+			return errBodyTooLong
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+	return io.ErrNoProgress
+}
+
+// errBodyTooLong is a body that goes on past its declared length.
+var errBodyTooLong = s3api.ErrInvalidRequest.WithMessage("The request body is longer than its declared length.")
+
+// Close closes the proxy's body (which does not close the client's).
+func (c *call) Close() error { return c.body.Close() }
+
+// gotConn is the client trace hook that learns the upstream connection.
+func (c *call) gotConn(info httptrace.GotConnInfo) {
+	c.mu.Lock()
+	c.conn = info.Conn
+	c.mu.Unlock()
+}
+
+// fail records the first body failure and arms the upstream connection
+// to be reset when the transport closes it.
+func (c *call) fail(err error) {
+	c.mu.Lock()
+	first := c.bodyErr == nil
+	if first {
+		c.bodyErr = err
+	}
+	conn := c.conn
+	c.mu.Unlock()
+	if first {
+		resetOnClose(conn)
+	}
+}
+
+func (c *call) clientBodyErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bodyErr
+}
+
+// resetOnClose makes closing conn send a TCP RST instead of a FIN.
+func resetOnClose(conn net.Conn) {
+	for conn != nil {
+		switch cc := conn.(type) {
+		case interface{ SetLinger(int) error }: // *net.TCPConn, *spliceConn
+			_ = cc.SetLinger(0)
+			return
+		case interface{ NetConn() net.Conn }: // *tls.Conn
+			conn = cc.NetConn()
+		default:
+			return
+		}
+	}
+}
