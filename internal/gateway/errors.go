@@ -158,7 +158,8 @@ func (g *Gateway) classify(c *call, in *http.Request, err error) *s3api.Error {
 			"s3limit: the upstream %s refused the signature s3limit made with its upstream credentials (%s: %s); check %s.",
 			g.name, ce.Code, ce.Message, upstreamAuthCodes[ce.Code])
 	}
-	if isTimeout(err) {
+	var dnsErr *net.DNSError
+	if isTimeout(err) && !errors.As(err, &dnsErr) {
 		return s3api.ErrGatewayTimeout.WithMessage("s3limit: the upstream %s did not answer in time (%v)", g.name, err)
 	}
 	return s3api.ErrBadGateway.WithMessage("s3limit: the upstream %s %s", g.name, describe(err))

@@ -82,11 +82,6 @@ func TestUpstreamFailuresBecomeS3Errors(t *testing.T) {
 			},
 			wantStatus: http.StatusBadGateway, wantCode: "BadGateway", wantMsg: "closed the connection",
 		},
-		{
-			name:       "upstream name does not resolve",
-			upstream:   func(t *testing.T) string { return "http://upstream.invalid:9000" },
-			wantStatus: http.StatusBadGateway, wantCode: "BadGateway", wantMsg: "cannot be resolved",
-		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,6 +203,9 @@ func TestClassifyWordsErrors(t *testing.T) {
 		{context.DeadlineExceeded, "GatewayTimeout", "did not answer in time"},
 		{io.ErrUnexpectedEOF, "BadGateway", "closed the connection"},
 		{errors.New("tls: first record does not look like a TLS handshake"), "BadGateway", "failed: tls"},
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "up", IsNotFound: true}}, "BadGateway", "cannot be resolved"},
+		// A resolver that does not answer is still a name problem, not a slow upstream.
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "i/o timeout", Name: "up", IsTimeout: true}}, "BadGateway", "cannot be resolved"},
 	}
 	for _, tc := range tests {
 		e := g.classify(nil, in, tc.err)

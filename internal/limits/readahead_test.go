@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -35,20 +36,23 @@ func patterned(n int) []byte {
 }
 
 // queueBehindHeldUpload starts an upload that holds the only upload place
-// of l until release is closed, and returns the middleware: the "held"
-// upload blocks, every other request is served by serve.
-func queueBehindHeldUpload(t *testing.T, l *Limits, release <-chan struct{}, serve http.HandlerFunc) http.Handler {
+// of l until release is called, and returns the middleware: the "held"
+// upload blocks, every other request is served by serve. release may be
+// called more than once; defer it so that a failing test leaves no
+// goroutine behind in its bubble.
+func queueBehindHeldUpload(t *testing.T, l *Limits, serve http.HandlerFunc) (h http.Handler, release func()) {
 	t.Helper()
-	h := l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ch := make(chan struct{})
+	h = l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s3api.FromContext(r.Context()).Key == "held" {
-			<-release
+			<-ch
 			return
 		}
 		serve(w, r)
 	}))
 	go h.ServeHTTP(httptest.NewRecorder(), uploadRequest(context.Background(), "held", 1, strings.NewReader("x")))
 	synctest.Wait()
-	return h
+	return h, sync.OnceFunc(func() { close(ch) })
 }
 
 func TestReadAheadServesWholeBodyInOrder(t *testing.T) {
@@ -56,12 +60,12 @@ func TestReadAheadServesWholeBodyInOrder(t *testing.T) {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				l := newLimits(t, Options{ConcurrentFileUploadLimit: 1}, "")
-				release := make(chan struct{})
 				var got []byte
 				var readErr error
-				h := queueBehindHeldUpload(t, l, release, func(w http.ResponseWriter, r *http.Request) {
+				h, release := queueBehindHeldUpload(t, l, func(w http.ResponseWriter, r *http.Request) {
 					got, readErr = io.ReadAll(r.Body)
 				})
+				defer release()
 				body := patterned(n)
 				done := make(chan struct{})
 				go func() {
@@ -72,7 +76,7 @@ func TestReadAheadServesWholeBodyInOrder(t *testing.T) {
 				if held, want := l.readAheadBytes.Load(), int64(min(n, readAheadMax)); held != want {
 					t.Fatalf("read-ahead holds %d bytes of budget while queued, want %d", held, want)
 				}
-				close(release)
+				release()
 				<-done
 				if readErr != nil || !bytes.Equal(got, body) {
 					t.Fatalf("handler read %d bytes (err %v), want the %d bytes sent, in order", len(got), readErr, n)
@@ -92,23 +96,23 @@ func TestReadAheadServesWholeBodyInOrder(t *testing.T) {
 func TestReadAheadBodyReadByAnotherGoroutine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimits(t, Options{ConcurrentFileUploadLimit: 1}, "")
-		release := make(chan struct{})
 		body := patterned(1000)
 		var got []byte
 		read := make(chan struct{})
-		h := queueBehindHeldUpload(t, l, release, func(w http.ResponseWriter, r *http.Request) {
+		h, release := queueBehindHeldUpload(t, l, func(w http.ResponseWriter, r *http.Request) {
 			go func() {
 				got, _ = io.ReadAll(r.Body)
 				close(read)
 			}()
 		})
+		defer release()
 		done := make(chan struct{})
 		go func() {
 			h.ServeHTTP(httptest.NewRecorder(), uploadRequest(context.Background(), "queued", int64(len(body)), bytes.NewReader(body)))
 			close(done)
 		}()
 		synctest.Wait()
-		close(release)
+		release()
 		<-done
 		<-read
 		if !bytes.Equal(got, body) {
@@ -141,10 +145,10 @@ func (b *stallingBody) Read(p []byte) (int, error) {
 func TestReadAheadStopsBeforeAbandonedRequestReturns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimits(t, Options{ConcurrentFileUploadLimit: 1}, "")
-		release := make(chan struct{})
-		h := queueBehindHeldUpload(t, l, release, func(http.ResponseWriter, *http.Request) {
+		h, release := queueBehindHeldUpload(t, l, func(http.ResponseWriter, *http.Request) {
 			t.Error("an abandoned upload was served")
 		})
+		defer release()
 		var returned atomic.Bool
 		body := &stallingBody{unblock: make(chan struct{}), returned: &returned}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -160,6 +164,7 @@ func TestReadAheadStopsBeforeAbandonedRequestReturns(t *testing.T) {
 		synctest.Wait()
 		close(body.unblock)
 		<-done
+		synctest.Wait() // let a read-ahead that outlived the handler finish
 		if body.late.Load() {
 			t.Fatal("the read-ahead read the request body after the handler returned")
 		}
@@ -169,7 +174,7 @@ func TestReadAheadStopsBeforeAbandonedRequestReturns(t *testing.T) {
 		if held := l.readAheadBytes.Load(); held != 0 {
 			t.Fatalf("read-ahead budget %d, want 0", held)
 		}
-		close(release)
+		release()
 		synctest.Wait()
 		assertIdle(t, l)
 	})
@@ -194,10 +199,10 @@ func (b *failingBody) Read(p []byte) (int, error) {
 func TestReadAheadAnswersBodyVerificationError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimits(t, Options{ConcurrentFileUploadLimit: 1}, "")
-		release := make(chan struct{})
-		h := queueBehindHeldUpload(t, l, release, func(http.ResponseWriter, *http.Request) {
+		h, release := queueBehindHeldUpload(t, l, func(http.ResponseWriter, *http.Request) {
 			t.Error("an upload whose body failed verification was served")
 		})
+		defer release()
 		body := &failingBody{data: patterned(10), err: s3api.ErrSignatureDoesNotMatch}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, uploadRequest(context.Background(), "queued", 100, body))
@@ -207,7 +212,7 @@ func TestReadAheadAnswersBodyVerificationError(t *testing.T) {
 		if held := l.readAheadBytes.Load(); held != 0 {
 			t.Fatalf("read-ahead budget %d, want 0", held)
 		}
-		close(release)
+		release()
 		synctest.Wait()
 		assertIdle(t, l)
 	})

@@ -82,11 +82,16 @@ func (s *Store) DeleteBucket(name string) error {
 // after after, in name order, at most max of them (max <= 0: all). more
 // reports whether buckets were left out.
 func (s *Store) ListBuckets(prefix, after string, max int) (list []BucketInfo, more bool, err error) {
+	return s.listBuckets(prefix, after, max, nil)
+}
+
+// listBuckets is ListBuckets over the buckets visible accepts (nil: all).
+func (s *Store) listBuckets(prefix, after string, max int, visible func(name string) bool) (list []BucketInfo, more bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket([]byte(bucketsTable)).Cursor()
 		k, v := c.Seek([]byte(prefix))
 		for ; k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
-			if string(k) <= after {
+			if string(k) <= after || visible != nil && !visible(string(k)) {
 				continue
 			}
 			if max > 0 && len(list) == max {

@@ -119,6 +119,45 @@ func TestListBucketsPaging(t *testing.T) {
 	wantError(t, e.do(req{op: "ListBuckets", target: "/?continuation-token=%21%21"}), s3api.ErrInvalidArgument)
 }
 
+func TestListBucketsShowsOnlyListableBuckets(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []string{"logs", "photos", "photos-2024", "private"} {
+		e.mkBucket(n)
+	}
+	id := func(actions ...string) *s3api.Identity { return &s3api.Identity{Name: "t", Actions: actions} }
+	tests := []struct {
+		name     string
+		identity *s3api.Identity
+		target   string
+		want     string
+	}{
+		{"unscoped List", id("List"), "/", "logs,photos,photos-2024,private"},
+		{"admin", id("Admin"), "/", "logs,photos,photos-2024,private"},
+		{"List on every bucket", id("List:*"), "/", "logs,photos,photos-2024,private"},
+		{"one bucket", id("Read:photos", "List:photos"), "/", "photos"},
+		{"a prefix", id("List:photos*"), "/", "photos,photos-2024"},
+		{"scoped admin", id("Admin:private", "List:logs"), "/", "logs,private"},
+		{"scoped, paged", id("List:photos*", "List:private"), "/?max-buckets=2", "photos,photos-2024"},
+		{"no identity", nil, "/", "logs,photos,photos-2024,private"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.mustDo(req{op: "ListBuckets", target: tc.target, identity: tc.identity}, 200)
+			var page struct {
+				Buckets []struct{ Name string } `xml:"Buckets>Bucket"`
+			}
+			decodeXML(t, rec, &page)
+			var names []string
+			for _, b := range page.Buckets {
+				names = append(names, b.Name)
+			}
+			if got := strings.Join(names, ","); got != tc.want {
+				t.Fatalf("listed %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestBucketTagging(t *testing.T) {
 	e := newEnv(t)
 	e.mkBucket("bkt")

@@ -47,7 +47,7 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Store) serve(w http.ResponseWriter, r *http.Request, info *s3api.Info) error {
 	switch info.Operation {
 	case "ListBuckets":
-		return s.handleListBuckets(w, r)
+		return s.handleListBuckets(w, r, info)
 	case "CreateBucket":
 		return s.handleCreateBucket(w, r, info)
 	case "HeadBucket":

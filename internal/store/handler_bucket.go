@@ -11,7 +11,10 @@ import (
 // maxListBuckets caps max-buckets of ListBuckets.
 const maxListBuckets = 10000
 
-func (s *Store) handleListBuckets(w http.ResponseWriter, r *http.Request) error {
+// handleListBuckets lists the buckets the caller may list: an identity
+// whose List grant is scoped to some buckets sees only those (see
+// s3api.Identity.Allowed).
+func (s *Store) handleListBuckets(w http.ResponseWriter, r *http.Request, info *s3api.Info) error {
 	q := r.URL.Query()
 	max, err := queryInt(q, "max-buckets", 0, maxListBuckets)
 	if err != nil {
@@ -29,7 +32,11 @@ func (s *Store) handleListBuckets(w http.ResponseWriter, r *http.Request) error 
 		after = string(b)
 	}
 	prefix := q.Get("prefix")
-	list, more, err := s.ListBuckets(prefix, after, max)
+	var visible func(string) bool
+	if id := info.Identity; id != nil && !id.AllowedEverywhere(s3api.ActionList) {
+		visible = func(name string) bool { return id.Allowed(s3api.ActionList, name) }
+	}
+	list, more, err := s.listBuckets(prefix, after, max, visible)
 	if err != nil {
 		return err
 	}

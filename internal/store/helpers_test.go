@@ -81,7 +81,8 @@ type req struct {
 	bucket, key        string
 	body               string
 	header             map[string]string
-	noLength           bool // send without a declared length
+	noLength           bool            // send without a declared length
+	identity           *s3api.Identity // the caller; nil = none
 }
 
 // do serves r through the handler with its Info in the context.
@@ -110,7 +111,7 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
 	}
-	info := &s3api.Info{Operation: r.op, Bucket: r.bucket, Key: r.key, Size: size, RequestID: "test-req"}
+	info := &s3api.Info{Operation: r.op, Bucket: r.bucket, Key: r.key, Size: size, RequestID: "test-req", Identity: r.identity}
 	hr = hr.WithContext(s3api.NewContext(hr.Context(), info))
 	rec := httptest.NewRecorder()
 	e.s.ServeHTTP(rec, hr)

@@ -31,8 +31,14 @@ func parseRange(h string, size int64) (r byteRange, ok bool, err error) {
 		if err != nil || n < 0 {
 			return byteRange{}, false, nil
 		}
-		if n == 0 || size == 0 {
+		if n == 0 {
 			return byteRange{}, false, s3api.ErrInvalidRange
+		}
+		if size == 0 {
+			// RFC 9110 section 14.1.1: on an empty representation a
+			// non-zero suffix range is the one satisfiable form; it is
+			// the whole (empty) object, which S3 serves to tail reads.
+			return byteRange{}, false, nil
 		}
 		n = min(n, size)
 		return byteRange{start: size - n, length: n}, true, nil

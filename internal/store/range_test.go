@@ -24,6 +24,9 @@ func TestParseRange(t *testing.T) {
 		{"bytes=5-", 5, 0, 0, false, s3api.ErrInvalidRange},
 		{"bytes=-0", 5, 0, 0, false, s3api.ErrInvalidRange},
 		{"bytes=0-", 0, 0, 0, false, s3api.ErrInvalidRange},
+		{"bytes=0-0", 0, 0, 0, false, s3api.ErrInvalidRange},
+		{"bytes=-1", 0, 0, 0, false, nil}, // a tail read of an empty object gets it whole
+		{"bytes=-0", 0, 0, 0, false, s3api.ErrInvalidRange},
 		{"bytes=-", 5, 0, 0, false, nil},
 		{"bytes=1", 5, 0, 0, false, nil},
 		{"bytes=-1-2", 5, 0, 0, false, nil},
