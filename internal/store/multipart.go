@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -208,20 +207,8 @@ func (s *Store) CompleteMultipartUpload(bucket, key, uploadID string, parts []Co
 		if err != nil {
 			return err
 		}
-		old, err := getObject(objects, key)
-		if errors.Is(err, s3api.ErrNoSuchKey) {
-			old, err = nil, nil
-		}
-		if err != nil {
+		if released, err = putObjectRecord(objects, key, rec, cond); err != nil {
 			return err
-		}
-		if cond != nil {
-			if err := cond(old); err != nil {
-				return err
-			}
-		}
-		if old != nil {
-			released = segmentIDs(old.Segments)
 		}
 		for _, pr := range all {
 			released = append(released, pr.ID)
@@ -230,10 +217,7 @@ func (s *Store) CompleteMultipartUpload(bucket, key, uploadID string, parts []Co
 			return err
 		}
 		uploads, _ := uploadsOf(tx, bucket)
-		if err := uploads.Delete(uploadKey(key, uploadID)); err != nil {
-			return err
-		}
-		return objects.Put([]byte(key), encode(rec))
+		return uploads.Delete(uploadKey(key, uploadID))
 	})
 	if err != nil {
 		return ObjectInfo{}, err

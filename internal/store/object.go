@@ -77,10 +77,7 @@ func (s *Store) checkObject(bucket, key string, cond func(*objectRecord) error) 
 		if err != nil || cond == nil {
 			return err
 		}
-		old, err := getObject(b, key)
-		if errors.Is(err, s3api.ErrNoSuchKey) {
-			return cond(nil)
-		}
+		old, err := currentObject(b, key)
 		if err != nil {
 			return err
 		}
@@ -95,27 +92,12 @@ func (s *Store) checkObject(bucket, key string, cond func(*objectRecord) error) 
 func (s *Store) commitObject(bucket, key string, rec *objectRecord, cond func(*objectRecord) error, fresh []string) error {
 	var replaced []string
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		replaced = nil
 		b, err := objectsOf(tx, bucket)
 		if err != nil {
 			return err
 		}
-		old, err := getObject(b, key)
-		if errors.Is(err, s3api.ErrNoSuchKey) {
-			old, err = nil, nil
-		}
-		if err != nil {
-			return err
-		}
-		if cond != nil {
-			if err := cond(old); err != nil {
-				return err
-			}
-		}
-		if old != nil {
-			replaced = segmentIDs(old.Segments)
-		}
-		return b.Put([]byte(key), encode(rec))
+		replaced, err = putObjectRecord(b, key, rec, cond)
+		return err
 	})
 	if err != nil {
 		s.removeFiles(fresh)
@@ -142,6 +124,36 @@ func (s *Store) StatObject(bucket, key string) (ObjectInfo, error) {
 		return nil
 	})
 	return oi, err
+}
+
+// currentObject is getObject that returns nil, not NoSuchKey, for a key
+// without an object.
+func currentObject(b *bolt.Bucket, key string) (*objectRecord, error) {
+	rec, err := getObject(b, key)
+	if errors.Is(err, s3api.ErrNoSuchKey) {
+		return nil, nil
+	}
+	return rec, err
+}
+
+// putObjectRecord makes rec the object at key of the bucket's objects b,
+// after cond (may be nil) accepted the current object, and returns the
+// data ids of the object it replaced, which the caller releases once the
+// transaction committed.
+func putObjectRecord(b *bolt.Bucket, key string, rec *objectRecord, cond func(*objectRecord) error) (replaced []string, err error) {
+	old, err := currentObject(b, key)
+	if err != nil {
+		return nil, err
+	}
+	if cond != nil {
+		if err := cond(old); err != nil {
+			return nil, err
+		}
+	}
+	if old != nil {
+		replaced = segmentIDs(old.Segments)
+	}
+	return replaced, b.Put([]byte(key), encode(rec))
 }
 
 // getObject reads and decodes an object record or fails with NoSuchKey.
