@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"testing/synctest"
 
 	"github.com/s3limit/s3limit/internal/s3api"
@@ -180,22 +181,6 @@ func TestReadAheadStopsBeforeAbandonedRequestReturns(t *testing.T) {
 	})
 }
 
-// failingBody returns some data, then the error a verifying body reader
-// returns for a forged or malformed body.
-type failingBody struct {
-	data []byte
-	err  error
-}
-
-func (b *failingBody) Read(p []byte) (int, error) {
-	if len(b.data) == 0 {
-		return 0, b.err
-	}
-	n := copy(p, b.data)
-	b.data = b.data[n:]
-	return n, nil
-}
-
 func TestReadAheadAnswersBodyVerificationError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimits(t, Options{ConcurrentFileUploadLimit: 1}, "")
@@ -203,7 +188,9 @@ func TestReadAheadAnswersBodyVerificationError(t *testing.T) {
 			t.Error("an upload whose body failed verification was served")
 		})
 		defer release()
-		body := &failingBody{data: patterned(10), err: s3api.ErrSignatureDoesNotMatch}
+		// Some data, then what the aws-chunked decoder returns for a
+		// forged chunk.
+		body := io.MultiReader(bytes.NewReader(patterned(10)), iotest.ErrReader(s3api.ErrSignatureDoesNotMatch))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, uploadRequest(context.Background(), "queued", 100, body))
 		if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "<Code>SignatureDoesNotMatch</Code>") {

@@ -136,6 +136,13 @@ func TestClassify(t *testing.T) {
 		{name: "key too long", method: "GET", target: "/b1c/" + strings.Repeat("k", 1025), length: none, code: "KeyTooLongError"},
 		{name: "key too long once decoded", method: "GET", target: "/b1c/" + strings.Repeat("%E2%82%AC", 342), length: none, code: "KeyTooLongError"},
 		{name: "key not utf-8", method: "GET", target: "/b1c/%FF", length: none, code: "InvalidArgument"},
+		{name: "key with dot dot segments kept", method: "GET", target: "/b1c/../k/./x", length: none,
+			op: "GetObject", action: ActionRead, bucket: "b1c", key: "../k/./x", size: none},
+		{name: "double slash is the service", method: "GET", target: "//", length: none,
+			op: "ListBuckets", action: ActionList, size: none},
+		{name: "object without bucket", method: "GET", target: "//k", length: none, code: "InvalidBucketName"},
+		{name: "sub-resource without value", method: "GET", target: "/b1c?uploads&prefix", length: none,
+			op: "ListMultipartUploads", action: ActionList, bucket: "b1c", size: none},
 
 		// Buckets.
 		{name: "bucket starting with underscore", method: "GET", target: "/_s3limit/config", length: none, code: "InvalidBucketName"},

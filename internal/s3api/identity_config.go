@@ -197,11 +197,7 @@ func (id *Identity) Allowed(action Action, bucket string) bool {
 		return false
 	}
 	for _, a := range id.Actions {
-		name, scope, scoped := strings.Cut(a, ":")
-		if Action(name) != action && Action(name) != ActionAdmin {
-			continue
-		}
-		if !scoped || bucket == "" || scopeMatches(scope, bucket) {
+		if scope, scoped, ok := grantOf(a, action); ok && (!scoped || bucket == "" || scopeMatches(scope, bucket)) {
 			return true
 		}
 	}
@@ -217,15 +213,18 @@ func (id *Identity) AllowedEverywhere(action Action) bool {
 		return false
 	}
 	for _, a := range id.Actions {
-		name, scope, scoped := strings.Cut(a, ":")
-		if Action(name) != action && Action(name) != ActionAdmin {
-			continue
-		}
-		if !scoped || scope == "*" {
+		if scope, scoped, ok := grantOf(a, action); ok && (!scoped || scope == "*") {
 			return true
 		}
 	}
 	return false
+}
+
+// grantOf splits one entry of Identity.Actions ("Read", "Read:photos")
+// and reports whether it grants action, itself or through Admin.
+func grantOf(entry string, action Action) (scope string, scoped, ok bool) {
+	name, scope, scoped := strings.Cut(entry, ":")
+	return scope, scoped, Action(name) == action || Action(name) == ActionAdmin
 }
 
 func scopeMatches(scope, bucket string) bool {

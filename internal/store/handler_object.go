@@ -67,7 +67,8 @@ func setChecksumHeader(h http.Header, c Checksum) {
 }
 
 // responseOverrides are the GetObject query parameters that replace a
-// response header.
+// response header. S3 refuses them on anonymous requests: anyone could
+// otherwise serve a stored object as text/html from this origin.
 var responseOverrides = [...][2]string{
 	{"response-content-type", "Content-Type"},
 	{"response-content-language", "Content-Language"},
@@ -86,6 +87,13 @@ func (s *Store) handleGetObject(w http.ResponseWriter, r *http.Request, info *s3
 	}
 	if err := rejectUnsupported(r.Header); err != nil {
 		return err
+	}
+	if info.Identity != nil && info.Identity.Name == s3api.AnonymousIdentity {
+		for _, o := range responseOverrides {
+			if q.Has(o[0]) {
+				return s3api.ErrInvalidRequest.WithMessage("Request specific response headers cannot be used for anonymous GET requests.")
+			}
+		}
 	}
 	var oi ObjectInfo
 	var obj *Object

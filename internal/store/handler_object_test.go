@@ -346,6 +346,25 @@ func TestGetObjectOverridesAndErrors(t *testing.T) {
 	wantError(t, e.do(req{op: "GetObject", bucket: "bk1", key: "k", header: map[string]string{"x-amz-server-side-encryption-customer-algorithm": "AES256"}}), s3api.ErrNotImplemented)
 }
 
+func TestAnonymousGetObjectCannotOverrideHeaders(t *testing.T) {
+	e := newEnv(t)
+	e.mkBucket("bk1")
+	e.put("bk1", "k", "<script>")
+	anonymous := &s3api.Identity{Name: s3api.AnonymousIdentity, Actions: []string{"Read"}}
+	signed := &s3api.Identity{Name: "reader", Actions: []string{"Read"}}
+	target := "/bk1/k?response-content-type=text%2Fhtml"
+	rec := e.do(req{op: "GetObject", target: target, bucket: "bk1", key: "k", identity: anonymous})
+	wantError(t, rec, s3api.ErrInvalidRequest)
+	if strings.Contains(rec.Body.String(), "<script>") {
+		t.Fatalf("the object was served: %s", rec.Body)
+	}
+	rec = e.mustDo(req{op: "GetObject", target: target, bucket: "bk1", key: "k", identity: signed}, 200)
+	if got := rec.Header().Get("Content-Type"); got != "text/html" {
+		t.Fatalf("signed request: Content-Type %q, want the override", got)
+	}
+	e.mustDo(req{op: "GetObject", bucket: "bk1", key: "k", identity: anonymous}, 200)
+}
+
 func TestDeleteObject(t *testing.T) {
 	e := newEnv(t)
 	e.mkBucket("bk1")

@@ -198,12 +198,12 @@ func (s *Store) DeleteObjects(bucket string, keys []string) ([]error, error) {
 			if errs[i] = checkKey(key); errs[i] != nil {
 				continue
 			}
-			old, err := getObject(b, key)
-			if errors.Is(err, s3api.ErrNoSuchKey) {
-				continue
-			}
+			old, err := currentObject(b, key)
 			if err != nil {
 				return err
+			}
+			if old == nil {
+				continue
 			}
 			released = append(released, segmentIDs(old.Segments)...)
 			if err := b.Delete([]byte(key)); err != nil {
