@@ -52,6 +52,11 @@ type Config struct {
 	// wait for data; 0 = 1 minute. It stops slow-loris uploads without
 	// capping the length of a large upload.
 	BodyIdleTimeout time.Duration
+	// WriteIdleTimeout bounds how long one write of a response may wait
+	// for a client that does not read; 0 = 1 minute, negative = no limit.
+	// It frees the slots of stalled downloads without capping the length
+	// of a large one.
+	WriteIdleTimeout time.Duration
 }
 
 // Server is the S3 endpoint. Create it with New; serve Handler() with an
@@ -82,6 +87,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.BodyIdleTimeout == 0 {
 		cfg.BodyIdleTimeout = time.Minute
+	}
+	if cfg.WriteIdleTimeout == 0 {
+		cfg.WriteIdleTimeout = time.Minute
 	}
 	auth, err := s3api.NewAuthenticator(cfg.Identities, s3api.AuthOptions{Now: cfg.Now})
 	if err != nil {
@@ -137,10 +145,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("x-amz-request-id", info.RequestID)
 	h.Set("Server", "s3limit")
-	rw := &responseWriter{ResponseWriter: w}
+	ctl := http.NewResponseController(w)
+	rw := &responseWriter{ResponseWriter: w, ctl: ctl, idle: s.cfg.WriteIdleTimeout}
+	if rw.idle > 0 {
+		// A keep-alive connection still carries the deadline of its
+		// previous response; net/http's own writes for this request (a
+		// "100 Continue") must not trip over it.
+		_ = ctl.SetWriteDeadline(time.Time{})
+	}
 	r = r.WithContext(s3api.NewContext(r.Context(), info))
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &idleBody{rc: r.Body, ctl: http.NewResponseController(w), idle: s.cfg.BodyIdleTimeout}
+		r.Body = &idleBody{rc: r.Body, ctl: ctl, idle: s.cfg.BodyIdleTimeout}
 	}
 	// authorized is set once the caller may perform the request: only then
 	// does the bucket, which anyone can make up, become a metric label.

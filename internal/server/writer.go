@@ -11,11 +11,32 @@ import (
 // responseWriter records the status and byte count of a response. It stays
 // transparent: Unwrap lets http.ResponseController reach the connection,
 // and ReadFrom keeps the sendfile path of the underlying writer.
+//
+// It also bounds how long a write may wait for a client that stopped
+// reading: before each write the connection's write deadline moves to
+// idle from now, so a client that reads slowly but steadily is served,
+// while one that stops reading (holding a data file and a Read slot of
+// the circuit breaker) is cut off. ReadFrom copies in pieces of
+// readFromPiece bytes, each with a fresh deadline, without losing the
+// sendfile/splice path (io.LimitedReader is understood by both).
 type responseWriter struct {
 	http.ResponseWriter
+	ctl         *http.ResponseController
+	idle        time.Duration // 0 = no write deadline
 	status      int
 	wroteHeader bool
 	written     int64
+}
+
+// readFromPiece is the most ReadFrom sends under one write deadline: with
+// the default 1 minute idle timeout a client must read about 4 KiB/s.
+const readFromPiece = 256 << 10
+
+// extend moves the write deadline to idle from now.
+func (w *responseWriter) extend() {
+	if w.idle > 0 {
+		_ = w.ctl.SetWriteDeadline(time.Now().Add(w.idle))
+	}
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -33,6 +54,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	w.extend()
 	n, err := w.ResponseWriter.Write(p)
 	w.written += int64(n)
 	return n, err
@@ -42,22 +64,38 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	var n int64
-	var err error
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(writerOnly{w.ResponseWriter}, r)
+	if w.idle <= 0 {
+		n, err := w.copyFrom(r)
+		w.written += n
+		return n, err
 	}
-	w.written += n
-	return n, err
+	var total int64
+	for {
+		w.extend()
+		n, err := w.copyFrom(&io.LimitedReader{R: r, N: readFromPiece})
+		total += n
+		w.written += n
+		if err != nil || n < readFromPiece {
+			return total, err
+		}
+	}
+}
+
+// copyFrom copies r to the underlying writer, through its ReadFrom when
+// it has one (sendfile, splice).
+func (w *responseWriter) copyFrom(r io.Reader) (int64, error) {
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{w.ResponseWriter}, r)
 }
 
 func (w *responseWriter) Flush() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
+	w.extend()
+	_ = w.ctl.Flush()
 }
 
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

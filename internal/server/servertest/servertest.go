@@ -52,6 +52,8 @@ type Options struct {
 	Now func() time.Time
 	// DomainName enables virtual-hosted-style buckets; "" = path style only.
 	DomainName string
+	// WriteIdleTimeout and BodyIdleTimeout as in server.Config; 0 = defaults.
+	WriteIdleTimeout, BodyIdleTimeout time.Duration
 }
 
 // Server is a running test server.
@@ -104,6 +106,8 @@ func Start(t testing.TB, opts Options) *Server {
 	srv, err := server.New(server.Config{
 		Dir:              dir,
 		DomainName:       opts.DomainName,
+		WriteIdleTimeout: opts.WriteIdleTimeout,
+		BodyIdleTimeout:  opts.BodyIdleTimeout,
 		Identities:       ids,
 		Limits:           lopts,
 		MetricsNamespace: opts.MetricsNamespace,
