@@ -125,10 +125,17 @@ func (b *PacingBucket) Consume(amt int64, token *RequestToken) error {
 		b.giveBackLocked(now, r.length)
 	}
 	release, length := b.reserveLocked(now, amt)
+	b.mu.Unlock()
 	if release <= now {
-		b.mu.Unlock()
 		return nil
 	}
+	// now was read before the lock: a caller descheduled between the two
+	// sees other callers' slots in its future. Read the clock again before
+	// refusing; the slot is already taken, so it may simply be granted.
+	if now = b.now(); release <= now {
+		return nil
+	}
+	b.mu.Lock()
 	if b.pending == nil {
 		b.pending = make(map[*RequestToken]reservation)
 	}
@@ -153,6 +160,9 @@ func (b *PacingBucket) WaitN(ctx context.Context, n int64) error {
 	release, length := b.reserveLocked(now, n)
 	b.mu.Unlock()
 	if release <= now {
+		return nil
+	}
+	if now = b.now(); release <= now { // see Consume: now may be stale
 		return nil
 	}
 	if err := b.clock.Sleep(ctx, time.Duration(release-now)); err != nil {

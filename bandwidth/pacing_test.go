@@ -369,3 +369,47 @@ func BenchmarkPacingBucketConsumeSerial(b *testing.B) {
 		}
 	}
 }
+
+// scriptedClock returns the given times in order, then the last one.
+type scriptedClock struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (c *scriptedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.times[0]
+	if len(c.times) > 1 {
+		c.times = c.times[1:]
+	}
+	return t
+}
+
+func (c *scriptedClock) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
+
+// A caller descheduled between reading the clock and taking the lock saw
+// other callers' slots in its future and was refused at an unlimited-like
+// rate (BenchmarkPacingBucketConsume failed under load).
+func TestPacingBucketStaleClockReadingIsNotRefused(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	clock := &scriptedClock{times: []time.Time{t0}}
+	b := NewPacingBucket(1000, 1, clock)
+	// Fill the timeline up to t0+1s.
+	if err := b.Consume(1000, NewRequestToken(1000, t0)); err != nil {
+		t.Fatalf("first consume: %v", err)
+	}
+	// The next caller read t0 (stale); by the time it decides, it is t0+2s.
+	clock.mu.Lock()
+	clock.times = []time.Time{t0, t0.Add(2 * time.Second)}
+	clock.mu.Unlock()
+	if err := b.Consume(10, NewRequestToken(10, t0)); err != nil {
+		t.Fatalf("consume with a stale first clock reading was refused: %v", err)
+	}
+	clock.mu.Lock()
+	clock.times = []time.Time{t0.Add(2 * time.Second), t0.Add(3 * time.Second)}
+	clock.mu.Unlock()
+	if err := b.WaitN(context.Background(), 10); err != nil {
+		t.Fatalf("WaitN with a stale first clock reading: %v", err)
+	}
+}
