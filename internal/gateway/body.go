@@ -1,43 +1,51 @@
 package gateway
 
 import (
-	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/textproto"
+	"net/url"
 	"sync"
+	"sync/atomic"
 
 	"github.com/s3limit/s3limit/internal/s3api"
 )
-
-// callKey carries the *call of a request through the proxy.
-type callKey struct{}
 
 // call is the gateway's state for one request: the inbound request and
 // response writer (for error responses and splicing), the upstream
 // connection, and, when there is a body, the outbound body wrapper. The
 // wrapper remembers why reading the client's body failed, so that a
 // client fault is not reported as an upstream failure, and makes sure an
-// upstream never mistakes a failed body for a complete one.
+// upstream never mistakes a failed body for a complete one. The upstream
+// URL, the client trace and the values of the headers the gateway sets
+// live here too, so that one allocation holds them.
 type call struct {
 	in   *http.Request
 	w    http.ResponseWriter // the client's response
 	info *s3api.Info
 
-	body io.ReadCloser // the proxy's outbound body; nil when there is none
+	body io.ReadCloser // the client's body as forwarded; nil when there is none
 	want int64         // declared length; -1 = unknown
 	got  int64         // bytes read so far; only the transport's writer touches it
+	// closed is set when the handler returns: the transport's writer may
+	// outlive it, but the client's body must not be read after that.
+	closed atomic.Bool
 
-	mu      sync.Mutex
-	bodyErr error    // guarded by mu: why reading the client's body failed
-	conn    net.Conn // guarded by mu: the upstream connection of the request
+	url   url.URL // the upstream URL
+	trace httptrace.ClientTrace
+	vals  [2]string // values of X-Amz-Content-Sha256 and User-Agent
+
+	mu       sync.Mutex
+	bodyErr  error    // guarded by mu: why reading the client's body failed
+	conn     net.Conn // guarded by mu: the upstream connection of the request
+	answered bool     // guarded by mu: the upstream exchange is over; no more 1xx
 }
 
-func callFrom(ctx context.Context) *call {
-	c, _ := ctx.Value(callKey{}).(*call)
-	return c
-}
+// errBodyClosed is a read of the client's body after the handler returned.
+var errBodyClosed = errors.New("gateway: read of the client's body after the request ended")
 
 // Read passes the client's body through. Two rules keep a failed body
 // from being stored upstream:
@@ -51,7 +59,7 @@ func callFrom(ctx context.Context) *call {
 //
 // A body that ends before its declared length is IncompleteBody.
 func (c *call) Read(p []byte) (int, error) {
-	n, err := c.body.Read(p)
+	n, err := c.readBody(p)
 	c.got += int64(n)
 	switch {
 	case err == nil && n > 0 && c.want >= 0 && c.got >= c.want:
@@ -82,7 +90,7 @@ func (c *call) confirmEnd() error {
 	}
 	var one [1]byte
 	for range maxEmptyReads {
-		n, err := c.body.Read(one[:])
+		n, err := c.readBody(one[:])
 		switch {
 		case n > 0:
 			return errBodyTooLong
@@ -95,16 +103,59 @@ func (c *call) confirmEnd() error {
 	return io.ErrNoProgress
 }
 
+func (c *call) readBody(p []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, errBodyClosed
+	}
+	return c.body.Read(p)
+}
+
 // errBodyTooLong is a body that goes on past its declared length.
 var errBodyTooLong = s3api.ErrInvalidRequest.WithMessage("The request body is longer than its declared length.")
 
-// Close closes the proxy's body (which does not close the client's).
-func (c *call) Close() error { return c.body.Close() }
+// Close ends reading of the client's body without closing it: the
+// server closes it once the handler has returned.
+func (c *call) Close() error {
+	c.closed.Store(true)
+	return nil
+}
 
 // gotConn is the client trace hook that learns the upstream connection.
 func (c *call) gotConn(info httptrace.GotConnInfo) {
 	c.mu.Lock()
 	c.conn = info.Conn
+	c.mu.Unlock()
+}
+
+// got1xx forwards an informational response (100 Continue, 103 Early
+// Hints) of the upstream to the client while the exchange lasts. The
+// headers the pipeline has set for the final response (the request id)
+// are kept for it.
+func (c *call) got1xx(code int, header textproto.MIMEHeader) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.answered {
+		return nil // the response writer belongs to the final response now
+	}
+	h := c.w.Header()
+	final := h.Clone()
+	for k, vv := range header {
+		for _, v := range vv {
+			h.Add(k, v)
+		}
+	}
+	c.w.WriteHeader(code)
+	clear(h)
+	for k, vv := range final {
+		h[k] = vv
+	}
+	return nil
+}
+
+// finish ends the exchange for got1xx.
+func (c *call) finish() {
+	c.mu.Lock()
+	c.answered = true
 	c.mu.Unlock()
 }
 

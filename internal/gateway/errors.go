@@ -62,22 +62,14 @@ var upstreamAuthCodes = map[string]string{
 // upstream credentials error; S3 error documents are far smaller.
 const maxErrorPeek = 16 << 10
 
-// modifyResponse keeps s3limit's request id as x-amz-request-id (the id
-// of the access log line), moves the upstream's id to
-// X-S3limit-Upstream-Request-Id, turns the upstream's refusal of the
-// gateway's own credentials into UpstreamCredentialsError, and lets large
-// GET bodies be spliced (see spliceBody).
-func (g *Gateway) modifyResponse(resp *http.Response) error {
-	h := resp.Header
-	if id := h.Get("X-Amz-Request-Id"); id != "" {
-		h.Del("X-Amz-Request-Id")
-		h.Set("X-S3limit-Upstream-Request-Id", id)
-	}
-	h.Del("Server") // s3limit's own Server header stays
+// inspectResponse turns the upstream's refusal of the gateway's own
+// credentials into UpstreamCredentialsError and lets large GET bodies be
+// spliced (see spliceBody).
+func (g *Gateway) inspectResponse(resp *http.Response, c *call) error {
 	switch resp.StatusCode {
 	case http.StatusForbidden, http.StatusBadRequest, http.StatusNotFound:
 	default:
-		if sb := newSpliceBody(resp, callFrom(resp.Request.Context())); sb != nil {
+		if sb := newSpliceBody(resp, c); sb != nil {
 			resp.Body = sb
 		}
 		return nil
@@ -85,7 +77,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	if resp.Request != nil && resp.Request.Method == http.MethodHead {
 		return nil // no body to tell why
 	}
-	if ct := h.Get("Content-Type"); ct != "" && !strings.Contains(ct, "xml") {
+	if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "xml") {
 		return nil
 	}
 	peek, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorPeek))
@@ -110,16 +102,13 @@ type peekedBody struct {
 	io.Closer
 }
 
-// handleError is the proxy's only error path: every failure to complete
-// the upstream exchange before response headers were sent ends here and
-// becomes one S3 error response. (After the headers, the proxy aborts the
-// response with http.ErrAbortHandler; the client sees a cut connection.)
-func (g *Gateway) handleError(w http.ResponseWriter, out *http.Request, err error) {
-	c := callFrom(out.Context())
-	in := out
-	if c != nil {
-		in = c.in
-	}
+// handleError is the gateway's only error path: every failure to
+// complete the upstream exchange before response headers were sent ends
+// here and becomes one S3 error response. (After the headers, respond
+// aborts the response with http.ErrAbortHandler; the client sees a cut
+// connection.)
+func (g *Gateway) handleError(w http.ResponseWriter, c *call, err error) {
+	in := c.in
 	e := g.classify(c, in, err)
 	if e != ErrClientClosedRequest {
 		g.log.Warn("gateway: upstream request failed",

@@ -1,8 +1,9 @@
 package gateway
 
 import (
+	"net/http"
 	"net/http/httptrace"
-	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"strings"
 )
@@ -12,18 +13,6 @@ const (
 	unsignedPayload = "UNSIGNED-PAYLOAD"
 	emptySHA256     = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 )
-
-// clientAuthHeaders are the client's authentication and aws-chunked framing
-// headers: they describe the client's request to s3limit, not s3limit's
-// request to the upstream, and a fresh signature replaces them.
-var clientAuthHeaders = [...]string{
-	"Authorization",
-	"X-Amz-Date",
-	"X-Amz-Content-Sha256",
-	"X-Amz-Security-Token",
-	"X-Amz-Decoded-Content-Length",
-	"Content-Length", // Out.ContentLength is what is sent
-}
 
 // presignParams are the query parameters of a presigned client URL
 // (lowercase). Other X-Amz-* parameters are request parameters and stay.
@@ -37,46 +26,129 @@ var presignParams = map[string]bool{
 	"x-amz-security-token": true,
 }
 
-// rewrite turns the client's request into the upstream request: the URL
-// from the classified bucket and key, the client's headers without its
-// authentication, and X-Amz-Content-Sha256 set to the payload hash that
-// signingTransport signs. The proxy has already removed hop-by-hop and
-// X-Forwarded-* headers.
-func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
-	c := callFrom(pr.In.Context())
-	out := pr.Out
-	out.URL = g.upstreamURL(c.info.Bucket, c.info.Key, stripPresignQuery(pr.In.URL.RawQuery))
-	out.Host = ""
-
-	h := out.Header
-	hash := payloadHash(pr.In.Header.Get("X-Amz-Content-Sha256"), out.ContentLength, out.Body != nil)
-	for _, k := range clientAuthHeaders {
-		delete(h, k)
+// outbound builds the upstream request of c: the URL from the classified
+// bucket and key, the client's headers without hop-by-hop, forwarding
+// and authentication headers, and X-Amz-Content-Sha256 set to the payload
+// hash that sign signs. The request carries a client trace that tells c
+// the upstream connection and forwards 1xx responses.
+func (g *Gateway) outbound(c *call) *http.Request {
+	in := c.in
+	g.fillUpstreamURL(&c.url, c.info.Bucket, c.info.Key, stripPresignQuery(in.URL.RawQuery), in.URL.Path)
+	host := g.host
+	switch {
+	case c.url.Host == g.base.Host:
+	case g.host == g.base.Host:
+		host = c.url.Host // virtual-hosted, no default port to drop
+	default:
+		host = c.url.Host[:len(c.url.Host)-len(g.base.Host)] + g.host
 	}
-	if _, ok := h["X-Amz-Trailer"]; ok {
-		// The trailing checksum of an aws-chunked body was verified
-		// and consumed by s3limit; without it the upstream would reject
-		// the algorithm header (S3 requires one or the other).
-		delete(h, "X-Amz-Trailer")
-		delete(h, "X-Amz-Sdk-Checksum-Algorithm")
+	hasBody := in.ContentLength != 0 && in.Body != nil
+	h := outboundHeader(in.Header)
+	c.vals[0] = payloadHash(in.Header.Get("X-Amz-Content-Sha256"), in.ContentLength, hasBody)
+	h["X-Amz-Content-Sha256"] = c.vals[0:1:1]
+	if _, ok := h["User-Agent"]; !ok {
+		// Not Go's default User-Agent: the client sent none.
+		h["User-Agent"] = c.vals[1:2:2] // ""
 	}
-	if ce, ok := h["Content-Encoding"]; ok {
-		if v := withoutAWSChunked(ce); len(v) == 0 {
-			delete(h, "Content-Encoding")
-		} else {
-			h["Content-Encoding"] = v
-		}
+	c.trace = httptrace.ClientTrace{GotConn: c.gotConn, Got1xxResponse: c.got1xx}
+	out := http.Request{
+		Method:           in.Method,
+		URL:              &c.url,
+		Proto:            "HTTP/1.1",
+		ProtoMajor:       1,
+		ProtoMinor:       1,
+		Header:           h,
+		ContentLength:    in.ContentLength,
+		TransferEncoding: in.TransferEncoding,
+		Host:             host,
+		Trailer:          in.Trailer.Clone(),
 	}
-	h["X-Amz-Content-Sha256"] = []string{hash}
-
-	if out.Body != nil {
-		c.body = out.Body
-		c.want = out.ContentLength
+	if hasBody {
+		// The connection is needed to reset it when the client's body
+		// fails (and to splice large responses).
+		c.body = in.Body
+		c.want = in.ContentLength
 		out.Body = c
 	}
-	// The connection is needed to reset it when the client's body fails
-	// and to splice large responses.
-	pr.Out = out.WithContext(httptrace.WithClientTrace(out.Context(), &httptrace.ClientTrace{GotConn: c.gotConn}))
+	return out.WithContext(httptrace.WithClientTrace(in.Context(), &c.trace))
+}
+
+// outboundHeader returns the client's headers for the upstream: without
+// the hop-by-hop headers (those RFC 9110 section 7.6.1 names, the older
+// ones RFC 2616 section 13.5.1 lists, and any the Connection header
+// names), the forwarding headers (a client could forge them), and the
+// client's authentication and aws-chunked framing headers, which
+// describe the client's request to s3limit, not s3limit's request to the
+// upstream. The values are shared with in, not copied: neither side
+// changes them.
+func outboundHeader(in http.Header) http.Header {
+	// Sized for what is kept plus what the gateway adds: the client's
+	// signature headers are replaced one for one. A map of up to 8
+	// entries is one allocation less than a bigger one.
+	h := make(http.Header, len(in))
+	conn := in["Connection"]
+	// The trailing checksum of an aws-chunked body was verified and
+	// consumed by s3limit; without it the upstream would reject the
+	// algorithm header (S3 requires one or the other).
+	_, trailer := in["X-Amz-Trailer"]
+	trailer = trailer && !tokenListed(conn, "X-Amz-Trailer")
+	for k, vv := range in {
+		switch k {
+		case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+			"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+			"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+			"Authorization", "X-Amz-Date", "X-Amz-Content-Sha256", "X-Amz-Security-Token",
+			"X-Amz-Decoded-Content-Length",
+			"Content-Length": // the request's ContentLength is what is sent
+			continue
+		case "X-Amz-Trailer", "X-Amz-Sdk-Checksum-Algorithm":
+			if trailer {
+				continue
+			}
+		case "Content-Encoding":
+			if vv = withoutAWSChunked(vv); len(vv) == 0 {
+				continue
+			}
+		}
+		h[k] = vv
+	}
+	for _, v := range conn {
+		for tok := range strings.SplitSeq(v, ",") {
+			if tok = textproto.TrimString(tok); tok != "" {
+				h.Del(tok)
+			}
+		}
+	}
+	// Tell the upstream that trailers are understood if the client said so.
+	if containsToken(in["Te"], "trailers") {
+		h["Te"] = []string{"trailers"}
+	}
+	return h
+}
+
+// tokenListed reports whether a Connection header lists the header name.
+func tokenListed(conn []string, name string) bool {
+	for _, v := range conn {
+		for tok := range strings.SplitSeq(v, ",") {
+			if textproto.CanonicalMIMEHeaderKey(textproto.TrimString(tok)) == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// containsToken reports whether comma-separated header values contain
+// the lowercase token, ignoring ASCII case and optional whitespace.
+func containsToken(values []string, token string) bool {
+	for _, v := range values {
+		for elem := range strings.SplitSeq(v, ",") {
+			if equalLower(strings.Trim(elem, " \t"), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // payloadHash chooses the payload hash of the upstream signature. The
@@ -170,7 +242,15 @@ func containsFold(s, substr string) bool {
 // unreserved characters and '/'), so the path on the wire is the one
 // signed.
 func (g *Gateway) upstreamURL(bucket, key, rawQuery string) *url.URL {
-	u := &url.URL{Scheme: g.base.Scheme, Host: g.base.Host, RawQuery: rawQuery}
+	u := new(url.URL)
+	g.fillUpstreamURL(u, bucket, key, rawQuery, "")
+	return u
+}
+
+// fillUpstreamURL sets u to upstreamURL(bucket, key, rawQuery). inPath is
+// the client's decoded path; it is reused when it is the upstream path.
+func (g *Gateway) fillUpstreamURL(u *url.URL, bucket, key, rawQuery, inPath string) {
+	*u = url.URL{Scheme: g.base.Scheme, Host: g.base.Host, RawQuery: rawQuery}
 	var path string
 	switch {
 	case bucket == "":
@@ -180,6 +260,8 @@ func (g *Gateway) upstreamURL(bucket, key, rawQuery string) *url.URL {
 		path = g.basePath + "/" + key
 	case key == "":
 		path = g.basePath + "/" + bucket
+	case g.basePath == "" && isBucketKeyPath(inPath, bucket, key):
+		path = inPath
 	default:
 		path = g.basePath + "/" + bucket + "/" + key
 	}
@@ -187,7 +269,12 @@ func (g *Gateway) upstreamURL(bucket, key, rawQuery string) *url.URL {
 	if esc := escapePath(path); esc != path {
 		u.RawPath = esc
 	}
-	return u
+}
+
+// isBucketKeyPath reports whether p is "/<bucket>/<key>".
+func isBucketKeyPath(p, bucket, key string) bool {
+	return len(p) == 2+len(bucket)+len(key) && p[0] == '/' && p[1+len(bucket)] == '/' &&
+		p[1:1+len(bucket)] == bucket && p[2+len(bucket):] == key
 }
 
 // virtualHostable reports whether a bucket name can be a host label

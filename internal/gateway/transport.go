@@ -67,38 +67,22 @@ func NewTransport(responseHeaderTimeout time.Duration) *http.Transport {
 	}
 }
 
-// signingTransport signs each outbound request for the upstream as the
-// last step before it is sent, after every header edit. The request it
-// modifies is the proxy's own outbound copy, never the client's.
-type signingTransport struct {
-	g    *Gateway
-	next http.RoundTripper
-}
-
-func (t *signingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.g.sign(req); err != nil {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, err
-	}
-	return t.next.RoundTrip(req)
-}
-
 // sign adds SigV4 headers (Authorization, X-Amz-Date, and
-// X-Amz-Security-Token for temporary credentials) to req. The payload
-// hash is the X-Amz-Content-Sha256 header that rewrite set.
-func (g *Gateway) sign(req *http.Request) error {
+// X-Amz-Security-Token for temporary credentials) to req, the last step
+// before it is sent. The payload hash is the X-Amz-Content-Sha256 header
+// that outbound set; UNSIGNED-PAYLOAD when there is none.
+func (g *Gateway) sign(req *http.Request) {
 	hash := req.Header.Get("X-Amz-Content-Sha256")
 	if hash == "" {
 		hash = unsignedPayload
 		req.Header.Set("X-Amz-Content-Sha256", hash)
 	}
-	return g.signer.SignHTTP(req.Context(), g.creds, req, hash, "s3", g.region, g.now())
+	g.signer.sign(req, hash, g.now())
 }
 
-// bufferPool hands out the proxy's copy buffers, so large responses do
-// not allocate a fresh buffer per request.
+// bufferPool hands out the copy buffers of response bodies, so that
+// responses do not allocate a fresh buffer each. Buffers travel as
+// pointers: putting a slice into a sync.Pool would allocate.
 type bufferPool struct {
 	size int
 	pool sync.Pool // of *[]byte
@@ -108,17 +92,21 @@ func newBufferPool(size int) *bufferPool {
 	return &bufferPool{size: size}
 }
 
-func (p *bufferPool) Get() []byte {
+// Get returns a buffer of the pool's size.
+func (p *bufferPool) Get() *[]byte {
 	if b, ok := p.pool.Get().(*[]byte); ok {
-		return *b
+		return b
 	}
-	return make([]byte, p.size)
+	b := make([]byte, p.size)
+	return &b
 }
 
-func (p *bufferPool) Put(b []byte) {
-	if cap(b) < p.size {
+// Put returns a buffer from Get; buffers smaller than the pool's size
+// are dropped.
+func (p *bufferPool) Put(b *[]byte) {
+	if cap(*b) < p.size {
 		return
 	}
-	b = b[:p.size]
-	p.pool.Put(&b)
+	*b = (*b)[:p.size]
+	p.pool.Put(b)
 }
