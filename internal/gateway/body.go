@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -78,6 +79,30 @@ func (c *call) Read(p []byte) (int, error) {
 		c.fail(err)
 	}
 	return n, err
+}
+
+// readWhole reads the client's body, of known length, into memory and
+// returns it as the upstream request's body. A failure is recorded as the
+// client's (see Read).
+func (c *call) readWhole() (io.ReadCloser, error) {
+	buf := make([]byte, c.want)
+	for n, empty := 0, 0; n < len(buf); {
+		m, err := c.Read(buf[n:])
+		n += m
+		switch {
+		case err == io.EOF && n == len(buf):
+		case err != nil:
+			return nil, err // recorded by Read
+		case m == 0:
+			if empty++; empty >= maxEmptyReads {
+				c.fail(io.ErrNoProgress)
+				return nil, io.ErrNoProgress
+			}
+		}
+	}
+	// An in-memory reader that http.Transport recognises: it then
+	// writes the headers and the body with one system call.
+	return io.NopCloser(bytes.NewReader(buf)), nil
 }
 
 // maxEmptyReads bounds the (0, nil) reads confirmEnd tolerates.

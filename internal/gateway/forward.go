@@ -35,6 +35,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The transport's writer can outlive the handler; it must not
 		// read the client's body once the server has moved on.
 		defer c.Close()
+		if small(out) {
+			body, err := c.readWhole()
+			if err != nil {
+				g.handleError(w, c, err)
+				return
+			}
+			out.Body = body
+		}
 	}
 	g.sign(out)
 	res, err := g.transport.RoundTrip(out)
@@ -44,6 +52,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.respond(w, c, res)
+}
+
+// smallBodyMax is the largest request body that is read whole before the
+// upstream request is sent. The request then leaves in one write, headers
+// and body together (http.Transport sends the headers of a streamed body
+// on their own first), and a body that fails verification never reaches
+// the upstream.
+const smallBodyMax = 32 << 10
+
+// small reports whether out's body is read whole first: a declared length
+// of at most smallBodyMax, and no Expect: 100-continue, which leaves the
+// upstream the choice to refuse the body before it is sent.
+func small(out *http.Request) bool {
+	_, expect := out.Header["Expect"]
+	return out.ContentLength > 0 && out.ContentLength <= smallBodyMax && !expect
 }
 
 // readEmptyBody reads a body declared empty and reports a failure or

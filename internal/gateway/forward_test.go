@@ -3,13 +3,18 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/s3limit/s3limit/internal/s3api"
 )
 
 // TestContinueKeepsRequestID is the regression test for a forwarded
@@ -271,5 +276,108 @@ func TestCopyResponseHeader(t *testing.T) {
 		if g := dst[k]; strings.Join(g, "|") != strings.Join(v, "|") {
 			t.Errorf("%s = %q, want %q", k, g, v)
 		}
+	}
+}
+
+// writeCounter counts the writes of the connections it dials.
+type writeCounter struct {
+	mu     sync.Mutex
+	writes int // guarded by mu
+}
+
+func (wc *writeCounter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countedConn{Conn: conn, wc: wc}, nil
+}
+
+func (wc *writeCounter) count() int {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	return wc.writes
+}
+
+type countedConn struct {
+	net.Conn
+	wc *writeCounter
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	c.wc.mu.Lock()
+	c.wc.writes++
+	c.wc.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func TestSmallBodyLeavesInOneWrite(t *testing.T) {
+	tests := []struct {
+		name      string
+		size      int
+		expect    bool
+		maxWrites int // writes to the upstream connection
+	}{
+		{"small body", 4 << 10, false, 1},
+		{"largest small body", smallBodyMax, false, 1},
+		{"larger body streams", smallBodyMax + 1, false, 10},
+		{"100-continue streams", 1000, true, 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, up := newRecorder(t, nil)
+			var wc writeCounter
+			tr := NewTransport(0)
+			tr.DialContext = wc.dial
+			fr := front(t, newGateway(t, Config{Upstream: up.URL, Transport: tr}), nil)
+			body := bytes.Repeat([]byte{'x'}, tc.size)
+			req, _ := http.NewRequest(http.MethodPut, fr.URL+"/b1b/obj", bytes.NewReader(body))
+			if tc.expect {
+				req.Header.Set("Expect", "100-continue")
+			}
+			resp, err := guardedClient().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			reqs := rec.requests()
+			if resp.StatusCode != http.StatusOK || len(reqs) != 1 || !bytes.Equal(reqs[0].Body, body) || reqs[0].SigErr != nil {
+				t.Fatalf("status %d, upstream requests %d", resp.StatusCode, len(reqs))
+			}
+			n := wc.count()
+			if n < 1 || n > tc.maxWrites {
+				t.Errorf("the request took %d writes, want 1 to %d", n, tc.maxWrites)
+			}
+			if tc.maxWrites == 1 {
+				return
+			}
+			if n == 1 {
+				t.Errorf("a streamed body went out in one write: was it read whole?")
+			}
+		})
+	}
+}
+
+func TestFailedSmallBodyNeverReachesTheUpstream(t *testing.T) {
+	var arrived atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		io.Copy(io.Discard, r.Body)
+	}))
+	t.Cleanup(up.Close)
+	fr := front(t, newGateway(t, Config{Upstream: up.URL}), func(r *http.Request) {
+		r.Body = &failingBody{data: make([]byte, 100), err: s3api.ErrSignatureDoesNotMatch}
+	})
+	resp, err := guardedClient().Post(fr.URL+"/b1b/obj", "", bytes.NewReader(make([]byte, 200)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !bytes.Contains(body, []byte("<Code>SignatureDoesNotMatch</Code>")) {
+		t.Errorf("got %d %s", resp.StatusCode, body)
+	}
+	if n := arrived.Load(); n != 0 {
+		t.Errorf("the upstream got %d requests", n)
 	}
 }

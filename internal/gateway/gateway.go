@@ -8,17 +8,18 @@
 // Gateway only rebuilds the request for the upstream: the URL from the
 // classified bucket and key, the client's headers without its
 // authentication, and a fresh signature. Bodies stream in both directions
-// without buffering; responses come back unchanged apart from hop-by-hop
-// headers. Failures to reach the upstream become S3 XML errors (502, 504).
+// (request bodies of up to 32 KiB are read whole first, see smallBodyMax);
+// responses come back unchanged apart from hop-by-hop headers. Failures to
+// reach the upstream become S3 XML errors (502, 504).
 //
-// The forwarding is net/http/httputil.ReverseProxy's, specialised: the
-// same hop-by-hop and forwarding-header rules, 1xx and trailer handling,
-// flushing of streamed responses and aborts after the headers, but the
-// upstream request is built once from the classified request instead of
-// cloned and rewritten, response headers are handed over without copying,
-// and the signer keeps its key for the day. On a small GET this halves
-// the gateway's allocations (BenchmarkProxyGet). Protocol upgrades, which
-// S3 does not use, are not forwarded.
+// The forwarding follows net/http/httputil.ReverseProxy: the same
+// hop-by-hop and forwarding-header rules, 1xx and trailer handling,
+// flushing of streamed responses and aborts once the headers are sent. It
+// is written out here because a small request is CPU-bound: the upstream
+// request is built once from the classified request instead of cloned and
+// rewritten, response headers are handed over without copying, and the
+// signer derives its key once a day. Protocol upgrades, which S3 does not
+// use, are not forwarded.
 package gateway
 
 import (

@@ -586,17 +586,33 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // the client, the front and the upstream included; compare with
 // BenchmarkDirectGet for the gateway's share.
 func BenchmarkProxyGet(b *testing.B) {
-	benchmarkGet(b, true)
+	benchmarkProxy(b, http.MethodGet, true)
 }
 
 // BenchmarkDirectGet is BenchmarkProxyGet without the gateway.
 func BenchmarkDirectGet(b *testing.B) {
-	benchmarkGet(b, false)
+	benchmarkProxy(b, http.MethodGet, false)
 }
 
-func benchmarkGet(b *testing.B, proxied bool) {
+// BenchmarkProxyPut is BenchmarkProxyGet for a 4 KiB PUT.
+func BenchmarkProxyPut(b *testing.B) {
+	benchmarkProxy(b, http.MethodPut, true)
+}
+
+// BenchmarkDirectPut is BenchmarkProxyPut without the gateway.
+func BenchmarkDirectPut(b *testing.B) {
+	benchmarkProxy(b, http.MethodPut, false)
+}
+
+func benchmarkProxy(b *testing.B, method string, proxied bool) {
 	object := bytes.Repeat([]byte{'x'}, 4096)
+	payload := hexSHA256(string(object))
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("ETag", `"abc"`)
+			return
+		}
 		w.Header().Set("Content-Length", "4096")
 		w.Header().Set("ETag", `"abc"`)
 		w.Write(object)
@@ -621,8 +637,13 @@ func benchmarkGet(b *testing.B, proxied bool) {
 	b.RunParallel(func(pb *testing.PB) {
 		buf := make([]byte, 8192)
 		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodGet, target+"/bucket/key", nil)
-			clientAuth(req.Header, emptySHA256)
+			var body io.Reader
+			hash := emptySHA256
+			if method == http.MethodPut {
+				body, hash = bytes.NewReader(object), payload
+			}
+			req, _ := http.NewRequest(method, target+"/bucket/key?x-id=GetObject", body)
+			clientAuth(req.Header, hash)
 			resp, err := client.Do(req)
 			if err != nil {
 				b.Error(err)
@@ -630,6 +651,10 @@ func benchmarkGet(b *testing.B, proxied bool) {
 			}
 			io.CopyBuffer(io.Discard, resp.Body, buf)
 			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
 		}
 	})
 }

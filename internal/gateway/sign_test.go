@@ -181,8 +181,13 @@ func TestSignAllocations(t *testing.T) {
 		"User-Agent":           {"aws-sdk-go-v2"},
 	}}
 	g.sign(req) // derives the day's key
-	// The header values (one array) and the Authorization string.
-	if n := testing.AllocsPerRun(100, func() { g.sign(req) }); n > 2 {
-		t.Errorf("sign allocates %v times, want at most 2", n)
+	// The header values (one array) and the Authorization string; the
+	// scratch space comes from a pool.
+	limit := 2.0
+	if raceEnabled {
+		limit = 12 // the pool drops scratch space at random
+	}
+	if n := testing.AllocsPerRun(100, func() { g.sign(req) }); n > limit {
+		t.Errorf("sign allocates %v times, want at most %v", n, limit)
 	}
 }
