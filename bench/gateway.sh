@@ -5,7 +5,9 @@
 # Upstream: versitygw (posix backend, --keep-alive) on loopback, the test
 # suite's pinned version. Load: bench/s3load (aws-sdk-go-v2, closed loop).
 # Every case alternates direct and gateway runs ROUNDS times and compares
-# the totals, so drift on a shared machine hits both sides alike.
+# the totals, so drift on a shared machine hits both sides alike. It also
+# reports the CPU time each process (versitygw, s3limit, s3load) spends
+# per request, from /proc, over the measured window.
 #
 # Settings (environment):
 #   DURATION=10s  WARMUP=2s  ROUNDS=2     measured time per run, warm-up, rounds
@@ -65,7 +67,8 @@ VPORT="$("$WORK/s3load" -freeport)"
 mkdir -p "$WORK/versitygw"
 ROOT_ACCESS_KEY="$UP_KEY" ROOT_SECRET_KEY="$UP_SECRET" \
   "$VERSITYGW" --port "127.0.0.1:$VPORT" --quiet --keep-alive posix "$WORK/versitygw" > "$WORK/versitygw.log" 2>&1 &
-PIDS+=($!)
+VPID=$!
+PIDS+=("$VPID")
 wait_port "$VPORT"
 
 SPORT="$("$WORK/s3load" -freeport)"
@@ -73,23 +76,61 @@ S3LIMIT_ACCESS_KEY="$FRONT_KEY" S3LIMIT_SECRET_KEY="$FRONT_SECRET" \
 S3LIMIT_UPSTREAM_ACCESS_KEY="$UP_KEY" S3LIMIT_UPSTREAM_SECRET_KEY="$UP_SECRET" \
   "$WORK/s3limit" serve -ip.bind 127.0.0.1 -port "$SPORT" -dir "$WORK/front" -quiet \
   -upstream "http://127.0.0.1:$VPORT" > "$WORK/s3limit.log" 2>&1 &
-PIDS+=($!)
+SPID=$!
+PIDS+=("$SPID")
 wait_port "$SPORT"
 
 direct=(-endpoint "http://127.0.0.1:$VPORT" -accessKey "$UP_KEY" -secretKey "$UP_SECRET")
 gateway=(-endpoint "http://127.0.0.1:$SPORT" -accessKey "$FRONT_KEY" -secretKey "$FRONT_SECRET")
 
-# load side op size concurrency objects: runs s3load, prints its summary,
-# and appends "<side> <ops_per_s> <mib_per_s>" to $WORK/current.
+# seconds d: a Go-style duration (10s, 1500ms, 2m) in seconds.
+seconds() {
+  awk -v d="$1" 'BEGIN {
+    if (d ~ /ms$/) { sub(/ms$/, "", d); print d / 1000 }
+    else if (d ~ /m$/) { sub(/m$/, "", d); print d * 60 }
+    else { sub(/s$/, "", d); print d + 0 } }'
+}
+WARMUP_S="$(seconds "$WARMUP")"
+DURATION_S="$(seconds "$DURATION")"
+# The CPU window ends a little before the measured one, while s3load still runs.
+WINDOW_S="$(awk -v d="$DURATION_S" 'BEGIN { print (d > 2) ? d - 0.5 : d * 0.75 }')"
+HZ="$(getconf CLK_TCK)"
+
+# ticks pid...: utime+stime of each process, in clock ticks.
+ticks() {
+  local pid
+  for pid in "$@"; do awk '{ printf "%s ", $14 + $15 }' "/proc/$pid/stat"; done
+}
+
+# load case side op size concurrency objects: runs s3load, prints its
+# summary and the CPU per request, appends "<side> <ops_per_s> <mib_per_s>"
+# to $WORK/current and "<case>|<side>|<versitygw> <s3limit> <s3load>" (µs
+# per request) to $WORK/cpu.
 load() {
-  local side=$1 op=$2 size=$3 conc=$4 objects=$5 out
+  local name=$1 side=$2 op=$3 size=$4 conc=$5 objects=$6 out pid t0 t1
   local -n target=$side
-  out="$("$WORK/s3load" "${target[@]}" -op "$op" -size "$size" -concurrency "$conc" -objects "$objects" \
-    -duration "$DURATION" -warmup "$WARMUP" -prepare=false)"
-  echo "  $side: $(echo "$out" | head -1)"
+  "$WORK/s3load" "${target[@]}" -op "$op" -size "$size" -concurrency "$conc" -objects "$objects" \
+    -duration "$DURATION" -warmup "$WARMUP" -prepare=false > "$WORK/load.out" &
+  pid=$!
+  sleep "$WARMUP_S"
+  t0="$(ticks "$VPID" "$SPID" "$pid")"
+  sleep "$WINDOW_S"
+  t1="$(ticks "$VPID" "$SPID" "$pid")"
+  wait "$pid"
+  out="$(cat "$WORK/load.out")"
   echo "$out" | awk -v side="$side" '/^RESULT/ {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     print side, v["ops_per_s"], v["mib_per_s"] }' >> "$WORK/current"
+  local cpu
+  cpu="$(echo "$out" | awk -v t0="$t0" -v t1="$t1" -v hz="$HZ" -v w="$WINDOW_S" '/^RESULT/ {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    split(t0, a, " "); split(t1, b, " "); n = v["ops_per_s"] * w
+    for (i = 1; i <= 3; i++) us[i] = (n > 0) ? (b[i] - a[i]) / hz / n * 1e6 : 0
+    printf "%.0f %.0f %.0f", us[1], us[2], us[3] }')"
+  echo "$name|$side|$cpu" >> "$WORK/cpu"
+  set -- $cpu
+  echo "  $side: $(echo "$out" | head -1)"
+  echo "    CPU per request: versitygw $1 µs, s3limit $2 µs, s3load $3 µs"
 }
 
 SUMMARY=()
@@ -103,8 +144,8 @@ bench() {
   fi
   : > "$WORK/current"
   for _ in $(seq 1 "$ROUNDS"); do
-    load direct "$op" "$size" "$conc" "$objects"
-    load gateway "$op" "$size" "$conc" "$objects"
+    load "$name" direct "$op" "$size" "$conc" "$objects"
+    load "$name" gateway "$op" "$size" "$conc" "$objects"
   done
   local line
   line="$(awk -v metric="$metric" -v target="$target" -v name="$name" '
@@ -130,3 +171,13 @@ bench "GET $LARGE" get "$LARGE" "$LARGE_CONC" "$LARGE_OBJECTS" mib 95
 echo
 echo "== summary"
 printf '%s\n' "${SUMMARY[@]}"
+echo
+echo "== CPU per request, µs (mean over rounds; s3limit is 0 when direct)"
+awk -F'|' '
+  { split($3, c, " "); k = $1 "|" $2; if (!(k in n)) order[++m] = k
+    v[k] += c[1]; s[k] += c[2]; l[k] += c[3]; n[k]++ }
+  END {
+    printf "%-14s %-8s %10s %10s %10s %10s\n", "case", "side", "versitygw", "s3limit", "s3load", "total"
+    for (i = 1; i <= m; i++) { k = order[i]; split(k, p, "|")
+      printf "%-14s %-8s %10.0f %10.0f %10.0f %10.0f\n", p[1], p[2], v[k]/n[k], s[k]/n[k], l[k]/n[k], (v[k]+s[k]+l[k])/n[k] }
+  }' "$WORK/cpu"

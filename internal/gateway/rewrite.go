@@ -34,12 +34,14 @@ var presignParams = map[string]bool{
 func (g *Gateway) outbound(c *call) *http.Request {
 	in := c.in
 	g.fillUpstreamURL(&c.url, c.info.Bucket, c.info.Key, stripPresignQuery(in.URL.RawQuery), in.URL.Path)
+	// The Host header is the one the signature covers: without a default
+	// port (as the signer would set it).
 	host := g.host
 	switch {
-	case c.url.Host == g.base.Host:
-	case g.host == g.base.Host:
-		host = c.url.Host // virtual-hosted, no default port to drop
-	default:
+	case c.url.Host == g.base.Host: // path style
+	case g.host == g.base.Host: // virtual-hosted, no default port to drop
+		host = c.url.Host
+	default: // virtual-hosted: <bucket>.<host without the port>
 		host = c.url.Host[:len(c.url.Host)-len(g.base.Host)] + g.host
 	}
 	hasBody := in.ContentLength != 0 && in.Body != nil
@@ -50,6 +52,8 @@ func (g *Gateway) outbound(c *call) *http.Request {
 		// Not Go's default User-Agent: the client sent none.
 		h["User-Agent"] = c.vals[1:2:2] // ""
 	}
+	// The connection is needed to reset it when the client's body fails
+	// and to splice large responses.
 	c.trace = httptrace.ClientTrace{GotConn: c.gotConn, Got1xxResponse: c.got1xx}
 	out := http.Request{
 		Method:           in.Method,
@@ -64,8 +68,6 @@ func (g *Gateway) outbound(c *call) *http.Request {
 		Trailer:          in.Trailer.Clone(),
 	}
 	if hasBody {
-		// The connection is needed to reset it when the client's body
-		// fails (and to splice large responses).
 		c.body = in.Body
 		c.want = in.ContentLength
 		out.Body = c
