@@ -96,10 +96,13 @@ DURATION_S="$(seconds "$DURATION")"
 WINDOW_S="$(awk -v d="$DURATION_S" 'BEGIN { print (d > 2) ? d - 0.5 : d * 0.75 }')"
 HZ="$(getconf CLK_TCK)"
 
-# ticks pid...: utime+stime of each process, in clock ticks.
+# ticks pid...: utime+stime of each process, in clock ticks; "?" for a
+# process that has ended.
 ticks() {
   local pid
-  for pid in "$@"; do awk '{ printf "%s ", $14 + $15 }' "/proc/$pid/stat"; done
+  for pid in "$@"; do
+    if [ -r "/proc/$pid/stat" ]; then awk '{ printf "%s ", $14 + $15 }' "/proc/$pid/stat"; else printf '? '; fi
+  done
 }
 
 # load case side op size concurrency objects: runs s3load, prints its
@@ -116,7 +119,9 @@ load() {
   t0="$(ticks "$VPID" "$SPID" "$pid")"
   sleep "$WINDOW_S"
   t1="$(ticks "$VPID" "$SPID" "$pid")"
-  wait "$pid"
+  if ! wait "$pid"; then
+    echo "s3load failed:" >&2; cat "$WORK/load.out" >&2; return 1
+  fi
   out="$(cat "$WORK/load.out")"
   echo "$out" | awk -v side="$side" '/^RESULT/ {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -125,7 +130,7 @@ load() {
   cpu="$(echo "$out" | awk -v t0="$t0" -v t1="$t1" -v hz="$HZ" -v w="$WINDOW_S" '/^RESULT/ {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     split(t0, a, " "); split(t1, b, " "); n = v["ops_per_s"] * w
-    for (i = 1; i <= 3; i++) us[i] = (n > 0) ? (b[i] - a[i]) / hz / n * 1e6 : 0
+    for (i = 1; i <= 3; i++) us[i] = (n > 0 && a[i] != "?" && b[i] != "?") ? (b[i] - a[i]) / hz / n * 1e6 : 0
     printf "%.0f %.0f %.0f", us[1], us[2], us[3] }')"
   echo "$name|$side|$cpu" >> "$WORK/cpu"
   set -- $cpu
