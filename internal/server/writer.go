@@ -69,16 +69,31 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		w.written += n
 		return n, err
 	}
+	// sendfile and splice look through one *io.LimitedReader only: when r
+	// is one already, cut the pieces from what it wraps.
+	src, remaining := r, int64(-1)
+	if lr, ok := r.(*io.LimitedReader); ok {
+		src, remaining = lr.R, lr.N
+		defer func() { lr.N = remaining }()
+	}
 	var total int64
-	for {
+	for remaining != 0 {
+		piece := int64(readFromPiece)
+		if remaining > 0 {
+			piece = min(piece, remaining)
+		}
 		w.extend()
-		n, err := w.copyFrom(&io.LimitedReader{R: r, N: readFromPiece})
+		n, err := w.copyFrom(&io.LimitedReader{R: src, N: piece})
 		total += n
 		w.written += n
-		if err != nil || n < readFromPiece {
+		if remaining > 0 {
+			remaining -= n
+		}
+		if err != nil || n < piece {
 			return total, err
 		}
 	}
+	return total, nil
 }
 
 // copyFrom copies r to the underlying writer, through its ReadFrom when
