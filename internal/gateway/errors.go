@@ -24,10 +24,6 @@ var (
 	// (499, as nginx logs it) is for the access log and metrics.
 	ErrClientClosedRequest = &s3api.Error{Code: "ClientClosedRequest", StatusCode: 499,
 		Message: "The client closed the connection before the upstream answered."}
-	// ErrRequestTimeout is S3's answer to a client that stopped sending
-	// its body.
-	ErrRequestTimeout = &s3api.Error{Code: "RequestTimeout", StatusCode: http.StatusBadRequest,
-		Message: "Your socket connection to the server was not read from or written to within the timeout period."}
 )
 
 // UpstreamCredentialsError is an upstream's refusal of the signature
@@ -132,7 +128,7 @@ func (g *Gateway) classify(c *call, in *http.Request, err error) *s3api.Error {
 			case in.Context().Err() != nil:
 				return ErrClientClosedRequest
 			case isTimeout(berr):
-				return ErrRequestTimeout
+				return s3api.ErrRequestTimeout
 			default:
 				return s3api.ErrIncompleteBody
 			}

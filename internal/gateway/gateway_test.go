@@ -66,7 +66,7 @@ func front(t *testing.T, g *Gateway, decode func(r *http.Request)) *httptest.Ser
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-		info := &s3api.Info{Operation: "Test", Bucket: bucket, Key: key, Size: r.ContentLength, RequestID: "front-req-1"}
+		info := &s3api.Info{Operation: s3api.OpGetObject, Bucket: bucket, Key: key, Size: r.ContentLength, RequestID: "front-req-1"}
 		w.Header().Set("x-amz-request-id", info.RequestID)
 		w.Header().Set("Server", "s3limit")
 		if decode != nil {
@@ -625,7 +625,7 @@ func benchmarkProxy(b *testing.B, method string, proxied bool) {
 			b.Fatal(err)
 		}
 		fr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := &s3api.Info{Operation: "GetObject", Bucket: "bucket", Key: "key", RequestID: "r"}
+			info := &s3api.Info{Operation: s3api.OpGetObject, Bucket: "bucket", Key: "key", RequestID: "r"}
 			g.ServeHTTP(w, r.WithContext(s3api.NewContext(r.Context(), info)))
 		}))
 		defer fr.Close()

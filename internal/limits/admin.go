@@ -12,11 +12,6 @@ import (
 	"github.com/s3limit/s3limit/internal/s3api"
 )
 
-// AdminPath is where the admin API serves the circuit-breaker
-// configuration. Bucket names cannot start with "_", so no bucket can
-// shadow it.
-const AdminPath = "/_s3limit/circuit-breaker"
-
 // Admin API errors that have no S3 counterpart.
 var (
 	errMalformedJSON = &s3api.Error{Code: "MalformedJSON", StatusCode: http.StatusBadRequest,
@@ -25,7 +20,7 @@ var (
 		Message: "There is no admin resource at this path."}
 )
 
-// AdminHandler serves the circuit-breaker configuration at AdminPath:
+// AdminHandler serves the circuit-breaker configuration at s3api.AdminCircuitBreakerPath:
 //
 //   - GET (and HEAD) returns the configuration in force as canonical JSON
 //     (Config.Marshal) with its ETag.
@@ -47,7 +42,7 @@ func (l *Limits) AdminHandler() http.Handler {
 }
 
 func (l *Limits) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != AdminPath {
+	if r.URL.Path != s3api.AdminCircuitBreakerPath {
 		s3api.WriteError(w, r, errAdminNotFound)
 		return
 	}

@@ -30,7 +30,7 @@ func adminDo(h http.Handler, method, path, body string, header map[string]string
 func TestAdminGet(t *testing.T) {
 	l := newLimits(t, Options{}, `{"global":{"enabled":true,"actions":{"Read:count":500,"Write:bytes":1073741824}}}`)
 	h := l.AdminHandler()
-	rec := adminDo(h, http.MethodGet, AdminPath, "", nil)
+	rec := adminDo(h, http.MethodGet, s3api.AdminCircuitBreakerPath, "", nil)
 	_, etag := l.Config()
 	want := "{\n  \"global\": {\n    \"enabled\": true,\n    \"actions\": {\n      \"Read:count\": 500,\n      \"Write:bytes\": 1073741824\n    }\n  }\n}\n"
 	if rec.Code != 200 || rec.Body.String() != want {
@@ -42,7 +42,7 @@ func TestAdminGet(t *testing.T) {
 	if got := rec.Header().Get("Content-Type"); got != "application/json" {
 		t.Errorf("Content-Type %q", got)
 	}
-	head := adminDo(h, http.MethodHead, AdminPath, "", nil)
+	head := adminDo(h, http.MethodHead, s3api.AdminCircuitBreakerPath, "", nil)
 	if head.Code != 200 || head.Body.Len() != 0 || head.Header().Get("ETag") != etag {
 		t.Errorf("HEAD = %d, %d body bytes, ETag %q", head.Code, head.Body.Len(), head.Header().Get("ETag"))
 	}
@@ -55,7 +55,7 @@ func TestAdminPut(t *testing.T) {
 	_, etag0 := l.Config()
 
 	// The SeaweedFS form is accepted and stored canonically.
-	rec := adminDo(h, http.MethodPut, AdminPath,
+	rec := adminDo(h, http.MethodPut, s3api.AdminCircuitBreakerPath,
 		`{"buckets":{"photos":{"enabled":true,"actions":{"Write:Count":"0","Read:MB":"1048576"}}}}`,
 		map[string]string{"If-Match": etag0})
 	if rec.Code != 200 {
@@ -75,7 +75,7 @@ func TestAdminPut(t *testing.T) {
 	if _, err := l.breaker.Admit(s3api.ActionWrite, "photos", 0); err == nil {
 		t.Fatal("the new limit is not in force")
 	}
-	if get := adminDo(h, http.MethodGet, AdminPath, "", nil); get.Header().Get("ETag") != etag1 || get.Body.String() != want {
+	if get := adminDo(h, http.MethodGet, s3api.AdminCircuitBreakerPath, "", nil); get.Header().Get("ETag") != etag1 || get.Body.String() != want {
 		t.Fatalf("GET after PUT = %s %q", get.Header().Get("ETag"), get.Body)
 	}
 
@@ -89,17 +89,17 @@ func TestAdminPut(t *testing.T) {
 		code     string
 		contains string // in the message
 	}{
-		{"stale If-Match", http.MethodPut, AdminPath, `{}`, map[string]string{"If-Match": etag0}, 412, "PreconditionFailed", "If-Match"},
-		{"not JSON", http.MethodPut, AdminPath, `{"global":`, nil, 400, "MalformedJSON", "not valid JSON"},
-		{"trailing garbage", http.MethodPut, AdminPath, `{}]`, nil, 400, "MalformedJSON", "trailing data"},
-		{"empty body", http.MethodPut, AdminPath, ``, nil, 400, "MalformedJSON", "send {}"},
-		{"unknown action", http.MethodPut, AdminPath, `{"global":{"enabled":true,"actions":{"Delete:count":1}}}`, nil, 400, "InvalidArgument", `global.actions.&#34;Delete:count&#34;`},
-		{"negative value", http.MethodPut, AdminPath, `{"global":{"enabled":true,"actions":{"Read:count":-1}}}`, nil, 400, "InvalidArgument", "non-negative"},
-		{"bad bucket name", http.MethodPut, AdminPath, `{"buckets":{"A_B":{"enabled":true}}}`, nil, 400, "InvalidArgument", "invalid bucket name"},
-		{"unknown field", http.MethodPut, AdminPath, `{"globl":{}}`, nil, 400, "InvalidArgument", "globl"},
-		{"oversize body", http.MethodPut, AdminPath, `{"global":{"enabled":true,"actions":{"Read:count":1}}}` + strings.Repeat(" ", 600), nil, 413, "MaxMessageLengthExceeded", "512 bytes"},
-		{"method", http.MethodDelete, AdminPath, ``, nil, 405, "MethodNotAllowed", ""},
-		{"other path", http.MethodGet, AdminPath + "/x", ``, nil, 404, "NoSuchResource", ""},
+		{"stale If-Match", http.MethodPut, s3api.AdminCircuitBreakerPath, `{}`, map[string]string{"If-Match": etag0}, 412, "PreconditionFailed", "If-Match"},
+		{"not JSON", http.MethodPut, s3api.AdminCircuitBreakerPath, `{"global":`, nil, 400, "MalformedJSON", "not valid JSON"},
+		{"trailing garbage", http.MethodPut, s3api.AdminCircuitBreakerPath, `{}]`, nil, 400, "MalformedJSON", "trailing data"},
+		{"empty body", http.MethodPut, s3api.AdminCircuitBreakerPath, ``, nil, 400, "MalformedJSON", "send {}"},
+		{"unknown action", http.MethodPut, s3api.AdminCircuitBreakerPath, `{"global":{"enabled":true,"actions":{"Delete:count":1}}}`, nil, 400, "InvalidArgument", `global.actions.&#34;Delete:count&#34;`},
+		{"negative value", http.MethodPut, s3api.AdminCircuitBreakerPath, `{"global":{"enabled":true,"actions":{"Read:count":-1}}}`, nil, 400, "InvalidArgument", "non-negative"},
+		{"bad bucket name", http.MethodPut, s3api.AdminCircuitBreakerPath, `{"buckets":{"a/b":{"enabled":true}}}`, nil, 400, "InvalidArgument", "invalid bucket name"},
+		{"unknown field", http.MethodPut, s3api.AdminCircuitBreakerPath, `{"globl":{}}`, nil, 400, "InvalidArgument", "globl"},
+		{"oversize body", http.MethodPut, s3api.AdminCircuitBreakerPath, `{"global":{"enabled":true,"actions":{"Read:count":1}}}` + strings.Repeat(" ", 600), nil, 413, "MaxMessageLengthExceeded", "512 bytes"},
+		{"method", http.MethodDelete, s3api.AdminCircuitBreakerPath, ``, nil, 405, "MethodNotAllowed", ""},
+		{"other path", http.MethodGet, s3api.AdminCircuitBreakerPath + "/x", ``, nil, 404, "NoSuchResource", ""},
 	}
 	for _, tc := range errorCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,14 +116,14 @@ func TestAdminPut(t *testing.T) {
 			}
 		})
 	}
-	if got := adminDo(h, http.MethodPost, AdminPath, `{}`, nil).Header().Get("Allow"); got != "GET, HEAD, PUT" {
+	if got := adminDo(h, http.MethodPost, s3api.AdminCircuitBreakerPath, `{}`, nil).Header().Get("Allow"); got != "GET, HEAD, PUT" {
 		t.Errorf("Allow %q", got)
 	}
 }
 
 func TestAdminPutOversizeWithoutContentLength(t *testing.T) {
 	l := newLimits(t, Options{AdminMaxBodyBytes: 64}, "")
-	r := httptest.NewRequest(http.MethodPut, AdminPath, io.MultiReader(strings.NewReader(`{"global":`), strings.NewReader(strings.Repeat(" ", 100)+"null}")))
+	r := httptest.NewRequest(http.MethodPut, s3api.AdminCircuitBreakerPath, io.MultiReader(strings.NewReader(`{"global":`), strings.NewReader(strings.Repeat(" ", 100)+"null}")))
 	r.ContentLength = -1 // chunked: only reading finds out
 	rec := httptest.NewRecorder()
 	l.AdminHandler().ServeHTTP(rec, r)
@@ -136,7 +136,7 @@ func TestAdminPutLiftsBlockingLimit(t *testing.T) {
 	// The admin handler is not behind the breaker: an operator can remove a
 	// limit that blocks every action.
 	l := newLimits(t, Options{}, `{"global":{"enabled":true,"actions":{"Read:count":0,"Write:count":0,"List:count":0,"Tagging:count":0,"Admin:count":0}}}`)
-	rec := adminDo(l.AdminHandler(), http.MethodPut, AdminPath, `{}`, nil)
+	rec := adminDo(l.AdminHandler(), http.MethodPut, s3api.AdminCircuitBreakerPath, `{}`, nil)
 	if rec.Code != 200 || rec.Body.String() != "{}\n" {
 		t.Fatalf("PUT {} = %d %q", rec.Code, rec.Body)
 	}

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/s3limit/s3limit/internal/s3api"
 )
 
 // Config is the circuit-breaker document (the seed's JSON format):
@@ -42,9 +44,6 @@ const (
 	TypeBytes = "bytes"
 )
 
-// ActionNames are the actions a limit may name, in display order.
-var ActionNames = []string{"Read", "Write", "List", "Tagging", "Admin"}
-
 // ConfigError is a configuration that cannot be used. Field names the
 // offending part of the document, e.g. `buckets.photos.actions."Read:cnt"`.
 type ConfigError struct {
@@ -59,28 +58,6 @@ func (e *ConfigError) Error() string {
 	return "limits: invalid circuit breaker config: " + e.Field + ": " + e.Reason
 }
 
-// ValidBucketName reports whether name is a valid S3 bucket name:
-// lowercase letters, digits, dots and hyphens, 3 to 63 characters,
-// starting and ending with a letter or digit, without "..".
-func ValidBucketName(name string) bool {
-	if len(name) < 3 || len(name) > 63 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case (c == '.' || c == '-') && i > 0 && i < len(name)-1:
-			if c == '.' && name[i-1] == '.' {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // ParseKey splits and canonicalises an action key. It accepts the
 // canonical "Read:count" / "Write:bytes" as well as the type names that
 // SeaweedFS writes ("Count", "MB"; an MB entry's value is already bytes).
@@ -90,9 +67,9 @@ func ParseKey(key string) (action, typ string, err error) {
 	if !ok {
 		return "", "", fmt.Errorf("action key %q must be <Action>:<count|bytes>", key)
 	}
-	action = canonicalAction(a)
-	if action == "" {
-		return "", "", fmt.Errorf("unknown action %q in %q (allowed: %s)", a, key, strings.Join(ActionNames, ", "))
+	act, ok := s3api.ParseAction(a)
+	if !ok {
+		return "", "", fmt.Errorf("unknown action %q in %q (allowed: %s)", a, key, s3api.ActionNames())
 	}
 	switch strings.ToLower(t) {
 	case "count":
@@ -102,16 +79,8 @@ func ParseKey(key string) (action, typ string, err error) {
 	default:
 		return "", "", fmt.Errorf("unknown limit type %q in %q (allowed: count, bytes)", t, key)
 	}
+	action = string(act)
 	return action, typ, nil
-}
-
-func canonicalAction(a string) string {
-	for _, n := range ActionNames {
-		if strings.EqualFold(a, n) {
-			return n
-		}
-	}
-	return ""
 }
 
 // rawSection accepts values as numbers or as JSON strings (SeaweedFS
@@ -165,7 +134,7 @@ func ParseConfig(data []byte) (*Config, error) {
 	if len(raw.Buckets) > 0 {
 		cfg.Buckets = make(map[string]*Section, len(raw.Buckets))
 		for name, rs := range raw.Buckets {
-			if !ValidBucketName(name) {
+			if !s3api.AccessibleBucketName(name) {
 				return nil, &ConfigError{Field: sectionField(name), Reason: "invalid bucket name"}
 			}
 			if rs == nil {
@@ -310,7 +279,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for name, s := range c.Buckets {
-		if !ValidBucketName(name) {
+		if !s3api.AccessibleBucketName(name) {
 			return &ConfigError{Field: "buckets." + strconv.Quote(name), Reason: "invalid bucket name"}
 		}
 		if err := check("buckets."+strconv.Quote(name), s); err != nil {

@@ -29,7 +29,7 @@ func chaosClassify(next http.Handler) http.Handler {
 			"PutObjectTagging": s3api.ActionTagging,
 		}[op]
 		bucket, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-		info := &s3api.Info{Operation: op, Action: action, Bucket: bucket, Size: r.ContentLength, RequestID: r.Header.Get("X-Test-ID")}
+		info := &s3api.Info{Operation: opNamed(op), Action: action, Bucket: bucket, Size: r.ContentLength, RequestID: r.Header.Get("X-Test-ID")}
 		next.ServeHTTP(w, r.WithContext(s3api.NewContext(r.Context(), info)))
 	})
 }

@@ -11,33 +11,7 @@ import (
 // context ended) while it waited for capacity. The client is usually gone;
 // the response is for the access log. S3 uses RequestTimeout for a client
 // that stops sending.
-var errUploadCanceled = &s3api.Error{
-	Code:       "RequestTimeout",
-	StatusCode: http.StatusBadRequest,
-	Message:    "The request was canceled while it waited for upload capacity.",
-}
-
-// uploadKind classifies operations for the upload limiter.
-type uploadKind int
-
-const (
-	notUpload  uploadKind = iota
-	bodyUpload            // counted with its declared size
-	copyUpload            // counted as one file of zero bytes
-)
-
-func uploadKindOf(info *s3api.Info) uploadKind {
-	if info.Action != s3api.ActionWrite {
-		return notUpload
-	}
-	switch info.Operation {
-	case "PutObject", "UploadPart", "PostObject":
-		return bodyUpload
-	case "CopyObject", "UploadPartCopy":
-		return copyUpload
-	}
-	return notUpload
-}
+var errUploadCanceled = s3api.ErrRequestTimeout.WithMessage("The request was canceled while it waited for upload capacity.")
 
 // Middleware applies the limits to each request classified by an earlier
 // stage (s3api.Info in the context; requests without it pass through):
@@ -71,9 +45,9 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if kind := uploadKindOf(info); kind != notUpload {
+		if body := info.Operation.Body(); body != s3api.BodyNone {
 			n := info.Size
-			if kind == copyUpload {
+			if body == s3api.BodyCopy {
 				n = 0
 			} else if n < 0 {
 				s3api.WriteError(w, r, s3api.ErrMissingContentLength)

@@ -44,7 +44,7 @@ func s3Request(ctx context.Context, op string, action s3api.Action, bucket strin
 		}
 	}
 	r := httptest.NewRequestWithContext(ctx, method, "/"+bucket+"/key", body)
-	info := &s3api.Info{Operation: op, Action: action, Bucket: bucket, Key: "key", Size: size, RequestID: "req-1"}
+	info := &s3api.Info{Operation: opNamed(op), Action: action, Bucket: bucket, Key: "key", Size: size, RequestID: "req-1"}
 	return r.WithContext(s3api.NewContext(r.Context(), info))
 }
 
@@ -200,7 +200,7 @@ func TestMiddlewareClientAbortWhileQueued(t *testing.T) {
 		release := make(chan struct{})
 		var served []string
 		h := l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			served = append(served, s3api.FromContext(r.Context()).Operation)
+			served = append(served, s3api.FromContext(r.Context()).Operation.String())
 			<-release
 		}))
 		first := httptest.NewRecorder()
@@ -292,4 +292,10 @@ func BenchmarkMiddleware(b *testing.B) {
 	for b.Loop() {
 		h.ServeHTTP(w, r)
 	}
+}
+
+// opNamed returns the operation with the AWS name op (OpUnknown for none).
+func opNamed(op string) s3api.Op {
+	o, _ := s3api.OpByName(op)
+	return o
 }

@@ -22,7 +22,7 @@ import (
 // size, whose body is body.
 func uploadRequest(ctx context.Context, key string, size int64, body io.Reader) *http.Request {
 	r := httptest.NewRequestWithContext(ctx, http.MethodPut, "/photos/"+key, body)
-	info := &s3api.Info{Operation: "PutObject", Action: s3api.ActionWrite, Bucket: "photos", Key: key, Size: size, RequestID: "req-" + key}
+	info := &s3api.Info{Operation: s3api.OpPutObject, Action: s3api.ActionWrite, Bucket: "photos", Key: key, Size: size, RequestID: "req-" + key}
 	return r.WithContext(s3api.NewContext(r.Context(), info))
 }
 

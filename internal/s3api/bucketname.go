@@ -1,5 +1,13 @@
 package s3api
 
+// AdminPrefix is the path under which s3limit's admin API lives on
+// path-style requests. No bucket can take it: bucket names cannot start
+// with '_'.
+const AdminPrefix = "/_s3limit/"
+
+// AdminCircuitBreakerPath is the admin API's circuit-breaker resource.
+const AdminCircuitBreakerPath = AdminPrefix + "circuit-breaker"
+
 // ValidBucketName reports whether name follows the S3 rules for creating a
 // bucket: 3 to 63 characters of lowercase letters, digits, '.' and '-',
 // starting and ending with a letter or digit, without two adjacent periods,
@@ -31,13 +39,14 @@ func ValidBucketName(name string) bool {
 	return !looksLikeIPv4(name)
 }
 
-// accessibleBucketName reports whether name may address an existing bucket.
-// It is looser than ValidBucketName so that a gateway can reach buckets
+// AccessibleBucketName reports whether name may address an existing bucket,
+// and so whether it may be named in a per-bucket limit or an identity's
+// scope. It is looser than ValidBucketName so that a gateway can reach buckets
 // created under the legacy us-east-1 rules (up to 255 characters, upper
 // case and '_' allowed), but it still rejects anything that could be a
 // path element ("." or ".."), names starting with '_', and characters that
 // never occur in bucket names.
-func accessibleBucketName(name string) bool {
+func AccessibleBucketName(name string) bool {
 	if len(name) < 3 || len(name) > 255 {
 		return false
 	}

@@ -24,12 +24,24 @@ const MaxKeyLength = 1024
 // once; it keeps "//", a decoded "%2F" and any other byte sequence the
 // client sent, so a router in front of Classify must not clean the path.
 //
+// Paths under AdminPrefix on a path-style request are the admin API
+// (OpAdminCircuitBreaker, no bucket); its handler checks the rest of the
+// path.
+//
 // Errors are *Error values: ErrInvalidBucketName, ErrKeyTooLong,
 // ErrMethodNotAllowed, ErrMissingContentLength (a PutObject or UploadPart
 // without a declared length), ErrInvalidArgument (malformed path, size or
 // query).
 func Classify(r *http.Request, domainName string) (*Info, error) {
 	info := &Info{Size: -1}
+	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
+		// The admin API exists only on path-style requests: on a
+		// virtual-hosted bucket, "_s3limit/..." is an ordinary key.
+		if _, vhost := virtualHostBucket(r.Host, domainName); !vhost {
+			info.Operation, info.Action = OpAdminCircuitBreaker, ActionAdmin
+			return info, nil
+		}
+	}
 
 	// The path as sent is r.URL.RawPath when the client's encoding differs
 	// from Go's default; otherwise r.URL.Path is its decoded form and holds
@@ -58,7 +70,7 @@ func Classify(r *http.Request, domainName string) (*Info, error) {
 		bucket = b
 	}
 	if bucket != "" {
-		if !accessibleBucketName(bucket) {
+		if !AccessibleBucketName(bucket) {
 			return nil, ErrInvalidBucketName.WithMessage("The specified bucket is not valid: %s.", quoteShort(bucket))
 		}
 		info.Bucket = bucket
@@ -95,7 +107,7 @@ func Classify(r *http.Request, domainName string) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	info.Action = ActionOf(info.Operation)
+	info.Action = info.Operation.Action()
 	if info.Operation == OpCreateBucket && !ValidBucketName(info.Bucket) {
 		return nil, ErrInvalidBucketName.WithMessage("The specified bucket is not valid: %s. Bucket names are 3 to 63 lowercase letters, digits, '.' and '-'.", quoteShort(info.Bucket))
 	}
@@ -103,14 +115,20 @@ func Classify(r *http.Request, domainName string) (*Info, error) {
 	if info.Size, err = declaredSize(r); err != nil {
 		return nil, err
 	}
-	switch info.Operation {
-	case OpPutObject, OpUploadPart:
+	switch {
+	case info.Operation == OpPostObject:
+		// A browser form carries the object inside a multipart body whose
+		// length may be unknown; the limits count what it declares.
+	case info.Operation.Body() == BodyUpload:
 		if info.Size < 0 {
 			return nil, ErrMissingContentLength
 		}
-	case OpCopyObject, OpUploadPartCopy:
+	case info.Operation.ReadsCopySource():
 		if info.Size < 0 {
 			info.Size = 0
+		}
+		if info.CopySource, err = ParseCopySource(r.Header.Get("X-Amz-Copy-Source")); err != nil {
+			return nil, err
 		}
 	}
 	return info, nil
@@ -203,18 +221,18 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func serviceOperation(r *http.Request) (string, error) {
+func serviceOperation(r *http.Request) (Op, error) {
 	if r.Method == http.MethodGet {
 		return OpListBuckets, nil
 	}
-	return "", methodNotAllowed(r.Method)
+	return OpUnknown, methodNotAllowed(r.Method)
 }
 
 func methodNotAllowed(method string) error {
 	return ErrMethodNotAllowed.WithMessage("The specified method %q is not allowed against this resource.", truncate(method, 16))
 }
 
-func bucketOperation(r *http.Request, q *queryInfo) (string, error) {
+func bucketOperation(r *http.Request, q *queryInfo) (Op, error) {
 	switch r.Method {
 	case http.MethodHead:
 		return OpHeadBucket, nil
@@ -230,7 +248,7 @@ func bucketOperation(r *http.Request, q *queryInfo) (string, error) {
 			return OpGetBucketTagging, nil
 		}
 		if sr := q.bucketSubresource(); sr != nil {
-			if sr.list != "" && !q.has(qID) {
+			if sr.list != OpUnknown && !q.has(qID) {
 				return sr.list, nil
 			}
 			return sr.get, nil
@@ -244,8 +262,8 @@ func bucketOperation(r *http.Request, q *queryInfo) (string, error) {
 			return OpPutBucketTagging, nil
 		}
 		if sr := q.bucketSubresource(); sr != nil {
-			if sr.put == "" {
-				return "", methodNotAllowed(r.Method)
+			if sr.put == OpUnknown {
+				return OpUnknown, methodNotAllowed(r.Method)
 			}
 			return sr.put, nil
 		}
@@ -255,8 +273,8 @@ func bucketOperation(r *http.Request, q *queryInfo) (string, error) {
 			return OpDeleteBucketTagging, nil
 		}
 		if sr := q.bucketSubresource(); sr != nil {
-			if sr.del == "" {
-				return "", methodNotAllowed(r.Method)
+			if sr.del == OpUnknown {
+				return OpUnknown, methodNotAllowed(r.Method)
 			}
 			return sr.del, nil
 		}
@@ -268,12 +286,12 @@ func bucketOperation(r *http.Request, q *queryInfo) (string, error) {
 		if isMultipartForm(r.Header.Get("Content-Type")) {
 			return OpPostObject, nil
 		}
-		return "", methodNotAllowed(r.Method)
+		return OpUnknown, methodNotAllowed(r.Method)
 	}
-	return "", methodNotAllowed(r.Method)
+	return OpUnknown, methodNotAllowed(r.Method)
 }
 
-func objectOperation(r *http.Request, q *queryInfo) (string, error) {
+func objectOperation(r *http.Request, q *queryInfo) (Op, error) {
 	switch r.Method {
 	case http.MethodHead:
 		return OpHeadObject, nil
@@ -297,13 +315,13 @@ func objectOperation(r *http.Request, q *queryInfo) (string, error) {
 			}
 			return OpUploadPart, nil
 		case q.has(qUploadID) || q.has(qPartNumber):
-			return "", ErrInvalidArgument.WithMessage("An upload part request needs both partNumber and uploadId.")
+			return OpUnknown, ErrInvalidArgument.WithMessage("An upload part request needs both partNumber and uploadId.")
 		case q.has(qTagging):
 			return OpPutObjectTagging, nil
 		}
 		if op, ok := q.objectSubresource(objectPut); ok {
-			if op == "" {
-				return "", methodNotAllowed(r.Method)
+			if op == OpUnknown {
+				return OpUnknown, methodNotAllowed(r.Method)
 			}
 			return op, nil
 		}
@@ -326,13 +344,13 @@ func objectOperation(r *http.Request, q *queryInfo) (string, error) {
 		case q.has(qUploadID):
 			return OpCompleteMultipartUpload, nil
 		case q.has(qRestore):
-			return "RestoreObject", nil
+			return OpRestoreObject, nil
 		case q.has(qSelect) && q.selectType == "2":
-			return "SelectObjectContent", nil
+			return OpSelectObjectContent, nil
 		}
-		return "", methodNotAllowed(r.Method)
+		return OpUnknown, methodNotAllowed(r.Method)
 	}
-	return "", methodNotAllowed(r.Method)
+	return OpUnknown, methodNotAllowed(r.Method)
 }
 
 // isMultipartForm reports whether a Content-Type is multipart/form-data,

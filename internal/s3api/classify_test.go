@@ -24,6 +24,7 @@ type classifyCase struct {
 	bucket string
 	key    string
 	size   int64
+	src    CopySource
 	code   string
 }
 
@@ -96,13 +97,16 @@ func TestClassify(t *testing.T) {
 		{name: "put object bad content length", method: "PUT", target: "/photos/k", length: none,
 			headers: map[string]string{"Content-Length": "-5"}, code: "MissingContentLength"},
 		{name: "copy object", method: "PUT", target: "/photos/k", length: none, headers: map[string]string{"X-Amz-Copy-Source": "/src/a"},
-			op: "CopyObject", action: ActionWrite, bucket: "photos", key: "k", size: 0},
+			op: "CopyObject", action: ActionWrite, bucket: "photos", key: "k", size: 0, src: CopySource{Bucket: "src", Key: "a"}},
+		{name: "copy object with version", method: "PUT", target: "/photos/k", length: none, headers: map[string]string{"X-Amz-Copy-Source": "src/dir%2Fa%20b?versionId=null"},
+			op: "CopyObject", action: ActionWrite, bucket: "photos", key: "k", size: 0, src: CopySource{Bucket: "src", Key: "dir/a b", VersionID: "null"}},
+		{name: "copy object bad source", method: "PUT", target: "/photos/k", length: none, headers: map[string]string{"X-Amz-Copy-Source": "/src"}, code: "InvalidArgument"},
 		{name: "delete object", method: "DELETE", target: "/photos/k", length: none, op: "DeleteObject", action: ActionWrite, bucket: "photos", key: "k", size: none},
 		{name: "create multipart", method: "POST", target: "/photos/k?uploads", length: 0, op: "CreateMultipartUpload", action: ActionWrite, bucket: "photos", key: "k"},
 		{name: "upload part", method: "PUT", target: "/photos/k?partNumber=3&uploadId=abc", length: 5 << 20, op: "UploadPart", action: ActionWrite, bucket: "photos", key: "k", size: 5 << 20},
 		{name: "upload part without length", method: "PUT", target: "/photos/k?partNumber=3&uploadId=abc", length: none, code: "MissingContentLength"},
 		{name: "upload part copy", method: "PUT", target: "/photos/k?uploadId=abc&partNumber=3", length: none,
-			headers: map[string]string{"X-Amz-Copy-Source": "/src/a"}, op: "UploadPartCopy", action: ActionWrite, bucket: "photos", key: "k", size: 0},
+			headers: map[string]string{"X-Amz-Copy-Source": "/src/a"}, op: "UploadPartCopy", action: ActionWrite, bucket: "photos", key: "k", size: 0, src: CopySource{Bucket: "src", Key: "a"}},
 		{name: "upload part without number", method: "PUT", target: "/photos/k?uploadId=abc", length: 5, code: "InvalidArgument"},
 		{name: "complete multipart", method: "POST", target: "/photos/k?uploadId=abc", length: 300, op: "CompleteMultipartUpload", action: ActionWrite, bucket: "photos", key: "k", size: 300},
 		{name: "abort multipart", method: "DELETE", target: "/photos/k?uploadId=abc", length: none, op: "AbortMultipartUpload", action: ActionWrite, bucket: "photos", key: "k", size: none},
@@ -145,7 +149,14 @@ func TestClassify(t *testing.T) {
 			op: "ListMultipartUploads", action: ActionList, bucket: "b1c", size: none},
 
 		// Buckets.
-		{name: "bucket starting with underscore", method: "GET", target: "/_s3limit/config", length: none, code: "InvalidBucketName"},
+		{name: "bucket starting with underscore", method: "GET", target: "/_other/config", length: none, code: "InvalidBucketName"},
+		{name: "admin api", method: "PUT", target: "/_s3limit/circuit-breaker", length: 10, op: "AdminCircuitBreaker", action: ActionAdmin, size: none},
+		{name: "admin api other path", method: "GET", target: "/_s3limit/nothing", length: none, op: "AdminCircuitBreaker", action: ActionAdmin, size: none},
+		{name: "admin api with domain, path style", method: "GET", target: "/_s3limit/circuit-breaker", host: "127.0.0.1:8333", domain: "s3.example.com", length: none,
+			op: "AdminCircuitBreaker", action: ActionAdmin, size: none},
+		// On a virtual-hosted bucket the admin path is an ordinary key.
+		{name: "virtual host admin-like key", method: "PUT", target: "/_s3limit/circuit-breaker", host: "photos.s3.example.com", domain: "s3.example.com", length: 10,
+			op: "PutObject", action: ActionWrite, bucket: "photos", key: "_s3limit/circuit-breaker", size: 10},
 		{name: "bucket too short", method: "GET", target: "/ab/k", length: none, code: "InvalidBucketName"},
 		{name: "dot dot", method: "GET", target: "/../k", length: none, code: "InvalidBucketName"},
 		{name: "encoded slash in bucket", method: "GET", target: "/buck%2Fet/k", length: none, code: "InvalidBucketName"},
@@ -192,7 +203,8 @@ func TestClassify(t *testing.T) {
 				}
 				return
 			}
-			want := Info{Operation: tc.op, Action: tc.action, Bucket: tc.bucket, Key: tc.key, Size: tc.size}
+			op, _ := OpByName(tc.op)
+			want := Info{Operation: op, Action: tc.action, Bucket: tc.bucket, Key: tc.key, Size: tc.size, CopySource: tc.src}
 			if *info != want {
 				t.Fatalf("Classify = %+v\n          want %+v", *info, want)
 			}

@@ -5,20 +5,35 @@ import (
 	"strings"
 )
 
-// ParseCopySource splits an x-amz-copy-source header ("bucket/key",
+// CopySource is the source object of a CopyObject or UploadPartCopy, from
+// its x-amz-copy-source header.
+type CopySource struct {
+	Bucket, Key string
+	// VersionID is the versionId the header names, "" when none.
+	VersionID string
+}
+
+// ParseCopySource parses an x-amz-copy-source header ("bucket/key",
 // optionally with a leading '/', URL-encoded, optionally followed by
-// "?versionId=...") into the source bucket and key. The query, if any, is
-// returned unparsed for the backend to check.
-func ParseCopySource(h string) (bucket, key, query string, err error) {
+// "?versionId=...").
+func ParseCopySource(h string) (CopySource, error) {
 	bad := ErrInvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
 	path, query, _ := strings.Cut(h, "?")
 	p, err := url.PathUnescape(path)
 	if err != nil {
-		return "", "", "", bad
+		return CopySource{}, bad
 	}
 	bucket, key, ok := strings.Cut(strings.TrimPrefix(p, "/"), "/")
 	if !ok || bucket == "" || key == "" {
-		return "", "", "", bad
+		return CopySource{}, bad
 	}
-	return bucket, key, query, nil
+	src := CopySource{Bucket: bucket, Key: key}
+	if query != "" {
+		v, err := url.ParseQuery(query)
+		if err != nil {
+			return CopySource{}, bad
+		}
+		src.VersionID = v.Get("versionId")
+	}
+	return src, nil
 }

@@ -70,6 +70,7 @@ var (
 	ErrNotImplemented               = &Error{"NotImplemented", http.StatusNotImplemented, "A header or operation you provided implies functionality that is not implemented.", 0}
 	ErrNotModified                  = &Error{"NotModified", http.StatusNotModified, "Not Modified.", 0}
 	ErrPreconditionFailed           = &Error{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the preconditions you specified did not hold.", 0}
+	ErrRequestTimeout               = &Error{"RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period.", 0}
 	ErrRequestTimeTooSkewed         = &Error{"RequestTimeTooSkewed", http.StatusForbidden, "The difference between the request time and the server's time is too large.", 0}
 	ErrSignatureDoesNotMatch        = &Error{"SignatureDoesNotMatch", http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method.", 0}
 	ErrAuthorizationHeaderMalformed = &Error{"AuthorizationHeaderMalformed", http.StatusBadRequest, "The authorization header you provided is invalid.", 0}

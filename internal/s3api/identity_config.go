@@ -156,7 +156,7 @@ func validateScope(scope string) error {
 			return fmt.Errorf("%q is not a bucket name character", c)
 		}
 	}
-	if !wildcard && !accessibleBucketName(prefix) {
+	if !wildcard && !AccessibleBucketName(prefix) {
 		return fmt.Errorf("%q is not a valid bucket name", prefix)
 	}
 	return nil
@@ -234,14 +234,34 @@ func scopeMatches(scope, bucket string) bool {
 	return scope == bucket
 }
 
-// Authorize returns nil when id may perform the classified request info,
-// and ErrAccessDenied otherwise.
+// Authorize is the one authorization rule: it returns nil when id may
+// perform the classified request info, and ErrAccessDenied otherwise.
+//
+//   - The admin API (OpAdminCircuitBreaker) changes limits for every
+//     bucket, so it needs the Admin action unscoped: "Admin:photos" must
+//     not lift or impose limits on other tenants' buckets.
+//   - Every other operation needs its action on its bucket (Allowed).
+//   - A copy also reads its source: it needs Read on the source bucket.
 func Authorize(id *Identity, info *Info) error {
-	if id.Allowed(info.Action, info.Bucket) {
-		return nil
+	if info.Operation == OpAdminCircuitBreaker {
+		if id.AllowedEverywhere(ActionAdmin) {
+			return nil
+		}
+		return errAdminDenied
 	}
-	return ErrAccessDenied
+	if !id.Allowed(info.Action, info.Bucket) {
+		return ErrAccessDenied
+	}
+	if info.Operation.ReadsCopySource() && !id.Allowed(ActionRead, info.CopySource.Bucket) {
+		return errCopySourceDenied
+	}
+	return nil
 }
+
+var (
+	errAdminDenied      = ErrAccessDenied.WithMessage("the admin API needs an identity with the Admin action on every bucket")
+	errCopySourceDenied = ErrAccessDenied.WithMessage("Access Denied to the copy source bucket.")
+)
 
 // String formats the credential without its secret key, so that logging
 // an Identity never reveals a secret.

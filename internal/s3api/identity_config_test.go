@@ -187,3 +187,46 @@ func TestCredentialFormattingHidesSecret(t *testing.T) {
 		t.Errorf("pointer formatting reveals the secret: %s", out)
 	}
 }
+
+// TestAuthorizeOperations checks the parts of the authorization rule that
+// depend on the operation: the admin API and copies.
+func TestAuthorizeOperations(t *testing.T) {
+	id := func(actions ...string) *Identity { return &Identity{Name: "t", Actions: actions} }
+	admin := &Info{Operation: OpAdminCircuitBreaker, Action: ActionAdmin}
+	copyFrom := func(src string) *Info {
+		return &Info{Operation: OpCopyObject, Action: ActionWrite, Bucket: "dst", Key: "k", CopySource: CopySource{Bucket: src, Key: "a"}}
+	}
+	partCopy := &Info{Operation: OpUploadPartCopy, Action: ActionWrite, Bucket: "dst", Key: "k", CopySource: CopySource{Bucket: "secret", Key: "a"}}
+	tests := []struct {
+		name    string
+		id      *Identity
+		info    *Info
+		allowed bool
+		message string
+	}{
+		{"admin api with unscoped Admin", id("Admin"), admin, true, ""},
+		{"admin api with Admin:*", id("Admin:*"), admin, true, ""},
+		{"admin api with Admin on one bucket", id("Admin:photos"), admin, false, "Admin action on every bucket"},
+		{"admin api with every other action", id("Read", "Write", "List", "Tagging"), admin, false, "Admin action on every bucket"},
+		{"copy with read on the source", id("Write:dst", "Read:src"), copyFrom("src"), true, ""},
+		{"copy without read on the source", id("Write:dst", "Read:dst"), copyFrom("src"), false, "copy source"},
+		{"copy within one bucket", id("Write:dst", "Read:dst"), copyFrom("dst"), true, ""},
+		{"copy without write", id("Read"), copyFrom("src"), false, "Access Denied."},
+		{"part copy without read on the source", id("Write", "Read:dst"), partCopy, false, "copy source"},
+		{"plain put ignores an unparsed copy source", id("Write:dst"), &Info{Operation: OpPutObject, Action: ActionWrite, Bucket: "dst", CopySource: CopySource{Bucket: "secret"}}, true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Authorize(tc.id, tc.info)
+			if (err == nil) != tc.allowed {
+				t.Fatalf("Authorize = %v, want allowed=%v", err, tc.allowed)
+			}
+			if err != nil {
+				wantCode(t, err, "AccessDenied")
+				if !strings.Contains(err.Error(), tc.message) {
+					t.Fatalf("Authorize = %v, want a message containing %q", err, tc.message)
+				}
+			}
+		})
+	}
+}

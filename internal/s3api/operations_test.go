@@ -111,30 +111,42 @@ var operationRows = []struct {
 }
 
 func TestOperationsTable(t *testing.T) {
-	table := Operations()
-	if len(table) != len(operationRows) {
-		t.Errorf("Operations() has %d rows, the test knows %d", len(table), len(operationRows))
+	table := Ops()
+	// The admin API is s3limit's own and is checked by TestClassifyAdmin.
+	if len(table) != len(operationRows)+1 {
+		t.Errorf("Ops() has %d operations, the test knows %d", len(table), len(operationRows)+1)
 	}
 	seen := make(map[string]bool)
 	for _, o := range table {
-		if seen[o.Name] {
-			t.Errorf("operation %s appears twice", o.Name)
+		name := o.String()
+		if seen[name] {
+			t.Errorf("operation %s appears twice", name)
 		}
-		seen[o.Name] = true
-		if ActionOf(o.Name) != o.Action {
-			t.Errorf("ActionOf(%s) = %q, table says %q", o.Name, ActionOf(o.Name), o.Action)
+		seen[name] = true
+		if byName, ok := OpByName(name); !ok || byName != o {
+			t.Errorf("OpByName(%s) = %v, %v; want %d", name, byName, ok, o)
 		}
-		if !knownAction(o.Action) {
-			t.Errorf("operation %s has unknown action %q", o.Name, o.Action)
+		if !knownAction(o.Action()) {
+			t.Errorf("operation %s has unknown action %q", name, o.Action())
+		}
+		if o.ReadsCopySource() != (o.Body() == BodyCopy) {
+			t.Errorf("operation %s: ReadsCopySource %v but body %d", name, o.ReadsCopySource(), o.Body())
 		}
 	}
-	if ActionOf("NoSuchOperation") != "" {
-		t.Error("ActionOf of an unknown name is not empty")
+	if _, ok := OpByName("NoSuchOperation"); ok {
+		t.Error("OpByName found an unknown name")
 	}
-	// The copy is the caller's.
-	table[0].Action = "changed"
-	if Operations()[0].Action == "changed" {
-		t.Error("Operations returns the table itself")
+	if OpUnknown.String() != "Unknown" || OpUnknown.Action() != "" || numOps.String() != "Unknown" {
+		t.Error("OpUnknown or an out-of-range Op has a name or an action")
+	}
+	// Which operations carry object data decides what the upload limiter
+	// queues and what the byte limits charge: spelled out here.
+	bodies := map[string]Body{"PutObject": BodyUpload, "UploadPart": BodyUpload, "PostObject": BodyUpload,
+		"CopyObject": BodyCopy, "UploadPartCopy": BodyCopy}
+	for _, o := range table {
+		if o.Body() != bodies[o.String()] {
+			t.Errorf("%s has body %d, want %d", o, o.Body(), bodies[o.String()])
+		}
 	}
 
 	for _, row := range operationRows {
@@ -142,8 +154,8 @@ func TestOperationsTable(t *testing.T) {
 			if !seen[row.op] {
 				t.Fatalf("%s is missing from Operations()", row.op)
 			}
-			if got := ActionOf(row.op); got != row.action {
-				t.Fatalf("ActionOf(%s) = %q, want %q", row.op, got, row.action)
+			if o, _ := OpByName(row.op); o.Action() != row.action {
+				t.Fatalf("%s.Action() = %q, want %q", row.op, o.Action(), row.action)
 			}
 			r := httptest.NewRequest(row.method, "http://127.0.0.1:8333"+row.target, nil)
 			r.Header.Set("Content-Length", "0")
@@ -154,7 +166,7 @@ func TestOperationsTable(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Classify(%s %s): %v", row.method, row.target, err)
 			}
-			if info.Operation != row.op || info.Action != row.action {
+			if info.Operation.String() != row.op || info.Action != row.action {
 				t.Fatalf("Classify(%s %s) = %s/%s, want %s/%s", row.method, row.target, info.Operation, info.Action, row.op, row.action)
 			}
 		})

@@ -135,36 +135,36 @@ func scanQuery(raw string) (queryInfo, error) {
 }
 
 // bucketSubresourceOps names the operations on one bucket configuration
-// sub-resource. An empty name means S3 has no such operation.
+// sub-resource. OpUnknown means S3 has no such operation.
 type bucketSubresourceOps struct {
 	param         queryParam
-	get, put, del string
+	get, put, del Op
 	// list, when set, is the GET operation without an ?id parameter
 	// (ListBucketAnalyticsConfigurations and friends).
-	list string
+	list Op
 }
 
 var bucketSubresources = [...]bucketSubresourceOps{
-	{qAcl, "GetBucketAcl", "PutBucketAcl", "", ""},
-	{qPolicy, "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy", ""},
-	{qPolicyStatus, "GetBucketPolicyStatus", "", "", ""},
-	{qVersioning, "GetBucketVersioning", "PutBucketVersioning", "", ""},
-	{qCors, "GetBucketCors", "PutBucketCors", "DeleteBucketCors", ""},
-	{qLifecycle, "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", ""},
-	{qEncryption, "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption", ""},
-	{qWebsite, "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite", ""},
-	{qLogging, "GetBucketLogging", "PutBucketLogging", "", ""},
-	{qNotification, "GetBucketNotificationConfiguration", "PutBucketNotificationConfiguration", "", ""},
-	{qReplication, "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication", ""},
-	{qObjectLock, "GetObjectLockConfiguration", "PutObjectLockConfiguration", "", ""},
-	{qOwnershipControls, "GetBucketOwnershipControls", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls", ""},
-	{qPublicAccessBlock, "GetPublicAccessBlock", "PutPublicAccessBlock", "DeletePublicAccessBlock", ""},
-	{qRequestPayment, "GetBucketRequestPayment", "PutBucketRequestPayment", "", ""},
-	{qAccelerate, "GetBucketAccelerateConfiguration", "PutBucketAccelerateConfiguration", "", ""},
-	{qAnalytics, "GetBucketAnalyticsConfiguration", "PutBucketAnalyticsConfiguration", "DeleteBucketAnalyticsConfiguration", "ListBucketAnalyticsConfigurations"},
-	{qInventory, "GetBucketInventoryConfiguration", "PutBucketInventoryConfiguration", "DeleteBucketInventoryConfiguration", "ListBucketInventoryConfigurations"},
-	{qMetrics, "GetBucketMetricsConfiguration", "PutBucketMetricsConfiguration", "DeleteBucketMetricsConfiguration", "ListBucketMetricsConfigurations"},
-	{qIntelligentTiering, "GetBucketIntelligentTieringConfiguration", "PutBucketIntelligentTieringConfiguration", "DeleteBucketIntelligentTieringConfiguration", "ListBucketIntelligentTieringConfigurations"},
+	{qAcl, OpGetBucketAcl, OpPutBucketAcl, OpUnknown, OpUnknown},
+	{qPolicy, OpGetBucketPolicy, OpPutBucketPolicy, OpDeleteBucketPolicy, OpUnknown},
+	{qPolicyStatus, OpGetBucketPolicyStatus, OpUnknown, OpUnknown, OpUnknown},
+	{qVersioning, OpGetBucketVersioning, OpPutBucketVersioning, OpUnknown, OpUnknown},
+	{qCors, OpGetBucketCors, OpPutBucketCors, OpDeleteBucketCors, OpUnknown},
+	{qLifecycle, OpGetBucketLifecycleConfiguration, OpPutBucketLifecycleConfiguration, OpDeleteBucketLifecycle, OpUnknown},
+	{qEncryption, OpGetBucketEncryption, OpPutBucketEncryption, OpDeleteBucketEncryption, OpUnknown},
+	{qWebsite, OpGetBucketWebsite, OpPutBucketWebsite, OpDeleteBucketWebsite, OpUnknown},
+	{qLogging, OpGetBucketLogging, OpPutBucketLogging, OpUnknown, OpUnknown},
+	{qNotification, OpGetBucketNotificationConfiguration, OpPutBucketNotificationConfiguration, OpUnknown, OpUnknown},
+	{qReplication, OpGetBucketReplication, OpPutBucketReplication, OpDeleteBucketReplication, OpUnknown},
+	{qObjectLock, OpGetObjectLockConfiguration, OpPutObjectLockConfiguration, OpUnknown, OpUnknown},
+	{qOwnershipControls, OpGetBucketOwnershipControls, OpPutBucketOwnershipControls, OpDeleteBucketOwnershipControls, OpUnknown},
+	{qPublicAccessBlock, OpGetPublicAccessBlock, OpPutPublicAccessBlock, OpDeletePublicAccessBlock, OpUnknown},
+	{qRequestPayment, OpGetBucketRequestPayment, OpPutBucketRequestPayment, OpUnknown, OpUnknown},
+	{qAccelerate, OpGetBucketAccelerateConfiguration, OpPutBucketAccelerateConfiguration, OpUnknown, OpUnknown},
+	{qAnalytics, OpGetBucketAnalyticsConfiguration, OpPutBucketAnalyticsConfiguration, OpDeleteBucketAnalyticsConfiguration, OpListBucketAnalyticsConfigurations},
+	{qInventory, OpGetBucketInventoryConfiguration, OpPutBucketInventoryConfiguration, OpDeleteBucketInventoryConfiguration, OpListBucketInventoryConfigurations},
+	{qMetrics, OpGetBucketMetricsConfiguration, OpPutBucketMetricsConfiguration, OpDeleteBucketMetricsConfiguration, OpListBucketMetricsConfigurations},
+	{qIntelligentTiering, OpGetBucketIntelligentTieringConfiguration, OpPutBucketIntelligentTieringConfiguration, OpDeleteBucketIntelligentTieringConfiguration, OpListBucketIntelligentTieringConfigurations},
 }
 
 // bucketSubresource returns the first bucket configuration sub-resource
@@ -192,21 +192,21 @@ const (
 // sub-resources other than tagging.
 var objectSubresources = [...]struct {
 	param    queryParam
-	get, put string
+	get, put Op
 }{
-	{qAcl, "GetObjectAcl", "PutObjectAcl"},
-	{qRetention, "GetObjectRetention", "PutObjectRetention"},
-	{qLegalHold, "GetObjectLegalHold", "PutObjectLegalHold"},
-	{qAttributes, "GetObjectAttributes", ""},
-	{qTorrent, "GetObjectTorrent", ""},
+	{qAcl, OpGetObjectAcl, OpPutObjectAcl},
+	{qRetention, OpGetObjectRetention, OpPutObjectRetention},
+	{qLegalHold, OpGetObjectLegalHold, OpPutObjectLegalHold},
+	{qAttributes, OpGetObjectAttributes, OpUnknown},
+	{qTorrent, OpGetObjectTorrent, OpUnknown},
 }
 
 // objectSubresource returns the operation of the first object sub-resource
 // in the query for method m. found is false when the query names no object
-// sub-resource; op is "" when it names one that m does not apply to.
-func (q *queryInfo) objectSubresource(m objectMethod) (op string, found bool) {
+// sub-resource; op is OpUnknown when it names one that m does not apply to.
+func (q *queryInfo) objectSubresource(m objectMethod) (op Op, found bool) {
 	if q.present == 0 {
-		return "", false
+		return OpUnknown, false
 	}
 	for _, sr := range objectSubresources {
 		if !q.has(sr.param) {
@@ -217,5 +217,5 @@ func (q *queryInfo) objectSubresource(m objectMethod) (op string, found bool) {
 		}
 		return sr.put, true
 	}
-	return "", false
+	return OpUnknown, false
 }

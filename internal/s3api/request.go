@@ -6,8 +6,8 @@ import "context"
 // circuit breaker and the identities file use.
 type Action string
 
-// The actions. The classification table in classify.go maps every
-// operation to one of them.
+// The actions. The operations table (operations.go) maps every operation
+// to one of them.
 const (
 	ActionRead    Action = "Read"
 	ActionWrite   Action = "Write"
@@ -16,25 +16,26 @@ const (
 	ActionAdmin   Action = "Admin"
 )
 
-// Actions lists every action in a stable order.
-var Actions = [...]Action{ActionRead, ActionWrite, ActionList, ActionTagging, ActionAdmin}
-
-// Info is what the server knows about one request once it has been
-// classified. It is computed once, travels in the request context, and
-// nothing downstream re-parses the URL. Fields after Identity are filled
-// in by later stages.
+// Info is the request record: what the server knows about one request.
+// Classify fills Operation through CopySource once; the request id is set
+// before, Identity by authentication after. It travels in the request
+// context, and nothing downstream re-parses the URL or the copy source.
 type Info struct {
-	Operation string // S3 operation name, e.g. "PutObject", "ListObjectsV2"
-	Action    Action
+	Operation Op
+	Action    Action // Operation.Action(), kept for the hot path
 	Bucket    string // "" for service-level operations (ListBuckets)
 	Key       string // "" for bucket-level operations
 	// Size is the declared request body size in bytes: Content-Length, or
 	// x-amz-decoded-content-length for aws-chunked bodies. -1 when the
-	// request declares no length.
-	Size      int64
-	RequestID string
+	// request declares no length; 0 for copies (see CopySource).
+	Size int64
+	// CopySource is the object a copy reads (Operation.ReadsCopySource);
+	// zero otherwise.
+	CopySource CopySource
+	RequestID  string
 
 	// Identity is the authenticated caller; nil until authentication ran.
+	// Authorize decides what it may do.
 	// Unsigned requests carry the "anonymous" identity when the identities
 	// file has one (otherwise they are refused before this is set).
 	Identity *Identity

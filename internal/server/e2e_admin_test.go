@@ -12,11 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3limit/s3limit/internal/limits"
-	"github.com/s3limit/s3limit/internal/server"
+	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/server/servertest"
 )
 
-const adminURLPath = server.AdminPrefix + "circuit-breaker"
+const adminURLPath = s3api.AdminCircuitBreakerPath
 
 func TestAdminAPI(t *testing.T) {
 	t.Parallel()
@@ -142,7 +142,7 @@ func TestAdminAPI(t *testing.T) {
 		}
 	})
 	t.Run("UnknownPath", func(t *testing.T) {
-		r := newSignedRequest(t, ctx, http.MethodGet, s.URL+server.AdminPrefix+"nothing", nil, s.AccessKey, s.SecretKey)
+		r := newSignedRequest(t, ctx, http.MethodGet, s.URL+s3api.AdminPrefix+"nothing", nil, s.AccessKey, s.SecretKey)
 		if status, _, body := do(t, hc, r); status != http.StatusNotFound {
 			t.Fatalf("GET of an unknown admin path: %d %s, want 404", status, body)
 		}

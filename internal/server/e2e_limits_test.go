@@ -56,7 +56,7 @@ func startGated(t *testing.T, opts servertest.Options, ops ...string) (*serverte
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := s3api.FromContext(r.Context())
-	if info != nil && g.ops[info.Operation] && strings.HasPrefix(info.Key, "hold/") {
+	if info != nil && g.ops[info.Operation.String()] && strings.HasPrefix(info.Key, "hold/") {
 		g.entered <- info.Key
 		select {
 		case <-g.release:

@@ -1,6 +1,11 @@
 // Package server assembles the S3 request pipeline of s3limit serve:
 //
-//	request id → classify → authenticate/authorize → limits → backend
+//	request id → classify → authenticate → authorize → limits → backend
+//
+// Each stage reads and extends one request record (s3api.Info) that
+// classification fills once: s3api.Classify, Authenticator.Authenticate,
+// s3api.Authorize, limits.Middleware, then the embedded store, the
+// upstream gateway, or the admin API.
 //
 // The backend is the embedded store or the upstream gateway; everything
 // before it is shared, so limits behave the same in both modes.
@@ -13,7 +18,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/s3limit/s3limit/internal/limits"
@@ -21,10 +25,6 @@ import (
 	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/store"
 )
-
-// AdminPrefix is the path under which the admin API lives. No bucket can
-// take it: bucket names cannot start with '_'.
-const AdminPrefix = "/_s3limit/"
 
 // Config configures a Server. Zero values are the defaults noted per field.
 type Config struct {
@@ -163,7 +163,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		p := recover()
 		if p != nil && p != http.ErrAbortHandler {
-			s.log.Error("panic serving request", "request_id", info.RequestID, "op", info.Operation,
+			s.log.Error("panic serving request", "request_id", info.RequestID, "op", info.Operation.String(),
 				"panic", p, "stack", string(debug.Stack()))
 			if !rw.wroteHeader {
 				s3api.WriteError(rw, r, s3api.ErrInternalError)
@@ -179,10 +179,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
-		authorized = s.serveAdmin(rw, r, info)
-		return
-	}
 	ci, err := s3api.Classify(r, s.cfg.DomainName)
 	if err != nil {
 		s3api.WriteError(rw, r, err)
@@ -190,51 +186,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ci.RequestID = info.RequestID
 	*info = *ci
-	id, err := s.auth.Authenticate(r)
-	if err != nil {
+	if info.Identity, err = s.auth.Authenticate(r); err != nil {
 		s3api.WriteError(rw, r, err)
 		return
 	}
-	info.Identity = id
-	if !id.Allowed(info.Action, info.Bucket) {
-		s3api.WriteError(rw, r, s3api.ErrAccessDenied)
+	if err := s3api.Authorize(info.Identity, info); err != nil {
+		s3api.WriteError(rw, r, err)
 		return
 	}
 	authorized = true
-	if info.Operation == "CopyObject" || info.Operation == "UploadPartCopy" {
-		// A copy reads another object: the caller must be allowed to.
-		src, _, _, err := s3api.ParseCopySource(r.Header.Get("x-amz-copy-source"))
-		if err != nil {
-			s3api.WriteError(rw, r, err)
-			return
-		}
-		if !id.Allowed(s3api.ActionRead, src) {
-			s3api.WriteError(rw, r, s3api.ErrAccessDenied.WithMessage("Access Denied to the copy source bucket."))
-			return
-		}
+	if info.Operation == s3api.OpAdminCircuitBreaker {
+		// Never behind the limits: an operator can always lift a limit
+		// that blocks everything.
+		s.admin.ServeHTTP(rw, r)
+		return
 	}
 	s.inner.ServeHTTP(rw, r)
-}
-
-// serveAdmin serves the admin API and reports whether the caller was
-// authorized. The API changes limits for every bucket, so it needs the
-// Admin action unscoped: "Admin:photos" must not lift or impose limits on
-// other tenants' buckets.
-func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, info *s3api.Info) bool {
-	info.Operation = "AdminCircuitBreaker"
-	info.Action = s3api.ActionAdmin
-	id, err := s.auth.Authenticate(r)
-	if err != nil {
-		s3api.WriteError(w, r, err)
-		return false
-	}
-	info.Identity = id
-	if !id.AllowedEverywhere(s3api.ActionAdmin) {
-		s3api.WriteError(w, r, s3api.ErrAccessDenied.WithMessage("the admin API needs an identity with the Admin action on every bucket"))
-		return false
-	}
-	s.admin.ServeHTTP(w, r)
-	return true
 }
 
 // finish records metrics and the access log line. The bucket label is
@@ -265,7 +232,7 @@ func (s *Server) finish(r *http.Request, rw *responseWriter, info *s3api.Info, a
 			slog.String("request_id", info.RequestID),
 			slog.String("remote", r.RemoteAddr),
 			slog.String("user", user),
-			slog.String("op", info.Operation),
+			slog.String("op", info.Operation.String()),
 			slog.String("bucket", info.Bucket),
 			slog.String("key", info.Key),
 			slog.Int("status", status),

@@ -17,12 +17,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/s3limit/s3limit/internal/limits"
+	"github.com/s3limit/s3limit/internal/s3api"
 )
-
-// AdminPath is the circuit-breaker resource of the admin API served by
-// `s3limit serve` on its S3 port. Bucket names cannot start with "_", so
-// no bucket can shadow it.
-const AdminPath = "/_s3limit/circuit-breaker"
 
 // maxAdminResponse bounds what the shell reads of an admin API response.
 const maxAdminResponse = 8 << 20
@@ -97,7 +93,7 @@ func (a *AdminBackend) Save(ctx context.Context, cfg *limits.Config, version str
 func (a *AdminBackend) String() string { return a.Endpoint }
 
 func (a *AdminBackend) do(ctx context.Context, method string, body []byte, ifMatch string) (*limits.Config, string, error) {
-	req, err := http.NewRequestWithContext(ctx, method, a.Endpoint+AdminPath, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, a.Endpoint+s3api.AdminCircuitBreakerPath, bytes.NewReader(body))
 	if err != nil {
 		return nil, "", err
 	}

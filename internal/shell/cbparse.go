@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/s3limit/s3limit/internal/limits"
+	"github.com/s3limit/s3limit/internal/s3api"
 )
 
 // bytesPerMB is the multiplier of -type MB values (a mebibyte, as
@@ -78,8 +79,8 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 			return bad("%s", err)
 		}
 		for _, n := range names {
-			if !limits.ValidBucketName(n) {
-				return bad("invalid bucket name %s in -buckets (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)", quote(n))
+			if !s3api.AccessibleBucketName(n) {
+				return bad("invalid bucket name %s in -buckets (3 to 255 letters, digits, dots, hyphens and underscores, starting with a letter or digit)", quote(n))
 			}
 		}
 		op.Buckets = names
@@ -100,11 +101,11 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 			return bad("%s", err)
 		}
 		for i, n := range names {
-			c := canonicalAction(n)
-			if c == "" {
-				return bad("unknown action %s in -actions (allowed: %s)", quote(n), strings.Join(limits.ActionNames, ", "))
+			c, ok := s3api.ParseAction(n)
+			if !ok {
+				return bad("unknown action %s in -actions (allowed: %s)", quote(n), s3api.ActionNames())
 			}
-			names[i] = c
+			names[i] = string(c)
 		}
 		op.Actions = names
 	}
@@ -225,15 +226,6 @@ func splitValues(s string) ([]string, error) {
 		}
 	}
 	return parts, nil
-}
-
-func canonicalAction(a string) string {
-	for _, n := range limits.ActionNames {
-		if strings.EqualFold(a, n) {
-			return n
-		}
-	}
-	return ""
 }
 
 // flagMessage rewords the flag package's errors into the shell's terms.

@@ -33,14 +33,14 @@ func BenchmarkPutGetObject4KiB(b *testing.B) {
 				key := "obj-" + strconv.Itoa(i%64)
 				i++
 				put := httptest.NewRequest("PUT", "/bench/"+key, bytes.NewReader(data))
-				put = put.WithContext(s3api.NewContext(put.Context(), &s3api.Info{Operation: "PutObject", Bucket: "bench", Key: key, Size: int64(len(data))}))
+				put = put.WithContext(s3api.NewContext(put.Context(), &s3api.Info{Operation: s3api.OpPutObject, Bucket: "bench", Key: key, Size: int64(len(data))}))
 				rec := httptest.NewRecorder()
 				s.ServeHTTP(rec, put)
 				if rec.Code != 200 {
 					b.Fatalf("put: %d %s", rec.Code, rec.Body.String())
 				}
 				get := httptest.NewRequest("GET", "/bench/"+key, nil)
-				get = get.WithContext(s3api.NewContext(get.Context(), &s3api.Info{Operation: "GetObject", Bucket: "bench", Key: key, Size: -1}))
+				get = get.WithContext(s3api.NewContext(get.Context(), &s3api.Info{Operation: s3api.OpGetObject, Bucket: "bench", Key: key, Size: -1}))
 				rec = httptest.NewRecorder()
 				s.ServeHTTP(rec, get)
 				if rec.Code != 200 || rec.Body.Len() != len(data) {
@@ -70,7 +70,7 @@ func BenchmarkGetObject4KiBParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			get := httptest.NewRequest("GET", "/bench/k", nil)
-			get = get.WithContext(s3api.NewContext(get.Context(), &s3api.Info{Operation: "GetObject", Bucket: "bench", Key: "k", Size: -1}))
+			get = get.WithContext(s3api.NewContext(get.Context(), &s3api.Info{Operation: s3api.OpGetObject, Bucket: "bench", Key: "k", Size: -1}))
 			rec := httptest.NewRecorder()
 			s.ServeHTTP(rec, get)
 			if rec.Code != 200 {

@@ -46,59 +46,59 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // before it has written anything.
 func (s *Store) serve(w http.ResponseWriter, r *http.Request, info *s3api.Info) error {
 	switch info.Operation {
-	case "ListBuckets":
+	case s3api.OpListBuckets:
 		return s.handleListBuckets(w, r, info)
-	case "CreateBucket":
+	case s3api.OpCreateBucket:
 		return s.handleCreateBucket(w, r, info)
-	case "HeadBucket":
+	case s3api.OpHeadBucket:
 		return s.handleHeadBucket(w, info)
-	case "DeleteBucket":
+	case s3api.OpDeleteBucket:
 		return s.handleDeleteBucket(w, info)
-	case "GetBucketLocation":
+	case s3api.OpGetBucketLocation:
 		return s.handleGetBucketLocation(w, r, info)
-	case "GetBucketVersioning":
+	case s3api.OpGetBucketVersioning:
 		return s.handleGetBucketVersioning(w, r, info)
-	case "GetBucketTagging":
+	case s3api.OpGetBucketTagging:
 		return s.handleGetBucketTagging(w, r, info)
-	case "PutBucketTagging":
+	case s3api.OpPutBucketTagging:
 		return s.handlePutBucketTagging(w, r, info)
-	case "DeleteBucketTagging":
+	case s3api.OpDeleteBucketTagging:
 		return s.handleDeleteBucketTagging(w, info)
-	case "ListObjects":
+	case s3api.OpListObjects:
 		return s.handleListObjects(w, r, info)
-	case "ListObjectsV2":
+	case s3api.OpListObjectsV2:
 		return s.handleListObjectsV2(w, r, info)
-	case "ListMultipartUploads":
+	case s3api.OpListMultipartUploads:
 		return s.handleListMultipartUploads(w, r, info)
-	case "PutObject":
+	case s3api.OpPutObject:
 		return s.handlePutObject(w, r, info)
-	case "GetObject":
+	case s3api.OpGetObject:
 		return s.handleGetObject(w, r, info, false)
-	case "HeadObject":
+	case s3api.OpHeadObject:
 		return s.handleGetObject(w, r, info, true)
-	case "CopyObject":
+	case s3api.OpCopyObject:
 		return s.handleCopyObject(w, r, info)
-	case "DeleteObject":
+	case s3api.OpDeleteObject:
 		return s.handleDeleteObject(w, r, info)
-	case "DeleteObjects":
+	case s3api.OpDeleteObjects:
 		return s.handleDeleteObjects(w, r, info)
-	case "GetObjectTagging":
+	case s3api.OpGetObjectTagging:
 		return s.handleGetObjectTagging(w, r, info)
-	case "PutObjectTagging":
+	case s3api.OpPutObjectTagging:
 		return s.handlePutObjectTagging(w, r, info)
-	case "DeleteObjectTagging":
+	case s3api.OpDeleteObjectTagging:
 		return s.handleDeleteObjectTagging(w, r, info)
-	case "CreateMultipartUpload":
+	case s3api.OpCreateMultipartUpload:
 		return s.handleCreateMultipartUpload(w, r, info)
-	case "UploadPart":
+	case s3api.OpUploadPart:
 		return s.handleUploadPart(w, r, info)
-	case "UploadPartCopy":
+	case s3api.OpUploadPartCopy:
 		return s.handleUploadPartCopy(w, r, info)
-	case "CompleteMultipartUpload":
+	case s3api.OpCompleteMultipartUpload:
 		return s.handleCompleteMultipartUpload(w, r, info)
-	case "AbortMultipartUpload":
+	case s3api.OpAbortMultipartUpload:
 		return s.handleAbortMultipartUpload(w, r, info)
-	case "ListParts":
+	case s3api.OpListParts:
 		return s.handleListParts(w, r, info)
 	}
 	return s3api.ErrNotImplemented.WithMessage("%s is not implemented by the embedded store.", info.Operation)
@@ -283,10 +283,10 @@ func requestConditions(h http.Header, prefix string) Conditions {
 	}
 }
 
-// checkVersionID accepts only the absent version and "null": buckets
+// checkVersionID accepts only the absent version ("") and "null": buckets
 // are never versioned.
-func checkVersionID(q url.Values) error {
-	if v := q.Get("versionId"); v != "" && v != "null" {
+func checkVersionID(v string) error {
+	if v != "" && v != "null" {
 		return ErrNoSuchVersion
 	}
 	return nil

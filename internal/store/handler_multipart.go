@@ -77,8 +77,8 @@ func (s *Store) handleUploadPartCopy(w http.ResponseWriter, r *http.Request, inf
 	if err != nil {
 		return err
 	}
-	srcBucket, srcKey, err := parseCopySource(r.Header.Get("x-amz-copy-source"))
-	if err != nil {
+	src := info.CopySource
+	if err := checkVersionID(src.VersionID); err != nil {
 		return err
 	}
 	first, last, ok, err := parseCopySourceRange(r.Header.Get("x-amz-copy-source-range"))
@@ -89,7 +89,7 @@ func (s *Store) handleUploadPartCopy(w http.ResponseWriter, r *http.Request, inf
 		first, last = 0, -1
 	}
 	conds := requestConditions(r.Header, "x-amz-copy-source-")
-	pi, err := s.UploadPartCopy(r.Context(), info.Bucket, info.Key, q.Get("uploadId"), n, srcBucket, srcKey, first, last, conds)
+	pi, err := s.UploadPartCopy(r.Context(), info.Bucket, info.Key, q.Get("uploadId"), n, src.Bucket, src.Key, first, last, conds)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -82,7 +81,7 @@ var responseOverrides = [...][2]string{
 // then partNumber or Range, then headers and the data.
 func (s *Store) handleGetObject(w http.ResponseWriter, r *http.Request, info *s3api.Info, head bool) error {
 	q := r.URL.Query()
-	if err := checkVersionID(q); err != nil {
+	if err := checkVersionID(q.Get("versionId")); err != nil {
 		return err
 	}
 	if err := rejectUnsupported(r.Header); err != nil {
@@ -190,7 +189,7 @@ func (s *Store) handleGetObject(w http.ResponseWriter, r *http.Request, info *s3
 }
 
 func (s *Store) handleDeleteObject(w http.ResponseWriter, r *http.Request, info *s3api.Info) error {
-	if err := checkVersionID(r.URL.Query()); err != nil {
+	if err := checkVersionID(r.URL.Query().Get("versionId")); err != nil {
 		return err
 	}
 	if err := s.DeleteObject(info.Bucket, info.Key); err != nil {
@@ -249,10 +248,11 @@ func (s *Store) handleCopyObject(w http.ResponseWriter, r *http.Request, info *s
 	if err := rejectUnsupported(r.Header); err != nil {
 		return err
 	}
-	srcBucket, srcKey, err := parseCopySource(r.Header.Get("x-amz-copy-source"))
-	if err != nil {
+	src := info.CopySource
+	if err := checkVersionID(src.VersionID); err != nil {
 		return err
 	}
+	var err error
 	opts := CopyOptions{SourceConditions: requestConditions(r.Header, "x-amz-copy-source-")}
 	switch d := r.Header.Get("x-amz-metadata-directive"); d {
 	case "", "COPY":
@@ -274,7 +274,7 @@ func (s *Store) handleCopyObject(w http.ResponseWriter, r *http.Request, info *s
 	default:
 		return s3api.ErrInvalidArgument.WithMessage("Unknown tagging directive %q.", d)
 	}
-	oi, err := s.CopyObject(r.Context(), srcBucket, srcKey, info.Bucket, info.Key, opts)
+	oi, err := s.CopyObject(r.Context(), src.Bucket, src.Key, info.Bucket, info.Key, opts)
 	if err != nil {
 		return err
 	}
@@ -282,27 +282,8 @@ func (s *Store) handleCopyObject(w http.ResponseWriter, r *http.Request, info *s
 	return nil
 }
 
-// parseCopySource splits x-amz-copy-source ("[/]bucket/key[?versionId=v]",
-// URL-encoded) into the source bucket and key.
-func parseCopySource(h string) (bucket, key string, err error) {
-	bucket, key, query, err := s3api.ParseCopySource(h)
-	if err != nil {
-		return "", "", err
-	}
-	if query != "" {
-		v, err := url.ParseQuery(query)
-		if err != nil {
-			return "", "", s3api.ErrInvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
-		}
-		if err := checkVersionID(v); err != nil {
-			return "", "", err
-		}
-	}
-	return bucket, key, nil
-}
-
 func (s *Store) handleGetObjectTagging(w http.ResponseWriter, r *http.Request, info *s3api.Info) error {
-	if err := checkVersionID(r.URL.Query()); err != nil {
+	if err := checkVersionID(r.URL.Query().Get("versionId")); err != nil {
 		return err
 	}
 	tags, err := s.ObjectTags(info.Bucket, info.Key)
@@ -314,7 +295,7 @@ func (s *Store) handleGetObjectTagging(w http.ResponseWriter, r *http.Request, i
 }
 
 func (s *Store) handlePutObjectTagging(w http.ResponseWriter, r *http.Request, info *s3api.Info) error {
-	if err := checkVersionID(r.URL.Query()); err != nil {
+	if err := checkVersionID(r.URL.Query().Get("versionId")); err != nil {
 		return err
 	}
 	tags, err := readTagging(r, maxObjectTags)
@@ -329,7 +310,7 @@ func (s *Store) handlePutObjectTagging(w http.ResponseWriter, r *http.Request, i
 }
 
 func (s *Store) handleDeleteObjectTagging(w http.ResponseWriter, r *http.Request, info *s3api.Info) error {
-	if err := checkVersionID(r.URL.Query()); err != nil {
+	if err := checkVersionID(r.URL.Query().Get("versionId")); err != nil {
 		return err
 	}
 	if err := s.SetObjectTags(info.Bucket, info.Key, nil); err != nil {

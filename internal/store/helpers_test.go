@@ -111,9 +111,19 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
 	}
-	info := &s3api.Info{Operation: r.op, Bucket: r.bucket, Key: r.key, Size: size, RequestID: "test-req", Identity: r.identity}
-	hr = hr.WithContext(s3api.NewContext(hr.Context(), info))
+	info := &s3api.Info{Operation: opNamed(e.t, r.op), Bucket: r.bucket, Key: r.key, Size: size, RequestID: "test-req", Identity: r.identity}
 	rec := httptest.NewRecorder()
+	if info.Operation.ReadsCopySource() {
+		// As classification does: the copy source is parsed once, before
+		// the store sees the request.
+		src, err := s3api.ParseCopySource(hr.Header.Get("x-amz-copy-source"))
+		if err != nil {
+			s3api.WriteError(rec, hr, err)
+			return rec
+		}
+		info.CopySource = src
+	}
+	hr = hr.WithContext(s3api.NewContext(hr.Context(), info))
 	e.s.ServeHTTP(rec, hr)
 	return rec
 }
@@ -271,8 +281,21 @@ func newRequest(t *testing.T, op, method, bucket, key, body string) *http.Reques
 		target += "/" + url.PathEscape(key)
 	}
 	hr := httptest.NewRequest(method, target, strings.NewReader(body))
-	info := &s3api.Info{Operation: op, Bucket: bucket, Key: key, Size: int64(len(body)), RequestID: "test-req"}
+	info := &s3api.Info{Operation: opNamed(t, op), Bucket: bucket, Key: key, Size: int64(len(body)), RequestID: "test-req"}
 	return hr.WithContext(s3api.NewContext(hr.Context(), info))
+}
+
+// opNamed returns the operation with the AWS name op; "" is OpUnknown.
+func opNamed(t testing.TB, op string) s3api.Op {
+	t.Helper()
+	if op == "" {
+		return s3api.OpUnknown
+	}
+	o, ok := s3api.OpByName(op)
+	if !ok {
+		t.Fatalf("no operation named %q", op)
+	}
+	return o
 }
 
 // serve runs a request through the store's handler.
