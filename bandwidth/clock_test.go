@@ -120,6 +120,7 @@ func TestNilClockMeansSystemClock(t *testing.T) {
 	if _, ok := NewPacingBucket(1, 0, nil).clock.(systemClock); !ok {
 		t.Error("NewPacingBucket(nil clock) does not use SystemClock")
 	}
+	//lint:ignore SA1012 a nil context is documented to mean context.Background
 	if _, ok := NewLimitedStream(nil, strings.NewReader(""), nil, nil, 0).clock.(systemClock); !ok {
 		t.Error("NewLimitedStream(nil clock) does not use SystemClock")
 	}

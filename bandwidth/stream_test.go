@@ -457,9 +457,11 @@ func TestLimiter(t *testing.T) {
 	if got := readAll(t, s, 2); got != 3 {
 		t.Errorf("nil Limiter stream read %d bytes", got)
 	}
+	//lint:ignore SA1012 a nil context is documented to mean context.Background
 	if err := NewLimitedStream(nil, nil, nil, nil, 0).Close(); err != nil {
 		t.Errorf("Close of a stream without a reader = %v", err)
 	}
+	//lint:ignore SA1012 a nil context is documented to mean context.Background
 	if _, err := NewLimitedStream(nil, nil, nil, nil, 0).Read(nil); err == nil {
 		t.Error("Read of a stream without a reader succeeded")
 	}

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 feature/s3/manager is deprecated but is the stock upload manager many programs still run.
+
 package gateway_test
 
 import (

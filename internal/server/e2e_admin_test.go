@@ -154,7 +154,7 @@ func TestAdminAPI(t *testing.T) {
 			t.Fatal(status, string(body))
 		}
 		block, _ := initial.Marshal()
-		status, h, body = admin(http.MethodPut, block, h.Get("ETag"))
+		status, _, body = admin(http.MethodPut, block, h.Get("ETag"))
 		if status != http.StatusOK {
 			t.Fatalf("PUT Admin:count 0: %d %s", status, body)
 		}

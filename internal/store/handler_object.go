@@ -232,7 +232,7 @@ func (s *Store) handleDeleteObjects(w http.ResponseWriter, r *http.Request, info
 		var e *s3api.Error
 		switch {
 		case kerr == nil && !quiet:
-			res.Deleted = append(res.Deleted, deletedEntry{Key: t.Key, VersionID: t.VersionID})
+			res.Deleted = append(res.Deleted, deletedEntry(t))
 		case kerr == nil:
 		case errors.As(kerr, &e):
 			res.Errors = append(res.Errors, deleteError{Key: t.Key, VersionID: t.VersionID, Code: e.Code, Message: e.Message})

@@ -66,15 +66,6 @@ func (e *env) open() {
 	e.t.Cleanup(func() { s.Close() })
 }
 
-// reopen closes and opens the store again.
-func (e *env) reopen() {
-	e.t.Helper()
-	if err := e.s.Close(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.open()
-}
-
 // req describes one request to the handler.
 type req struct {
 	op, method, target string // target: path and query, e.g. "/b/k?uploads"

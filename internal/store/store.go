@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Names of the top-level bbolt buckets.
@@ -134,7 +135,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		Timeout: dbLockWaitPeriod,
 		NoSync:  opts.NoSync,
 	})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: %s is in use by another process", dir)
 	}
 	if err != nil {
