@@ -29,12 +29,12 @@ var errUploadCanceled = s3api.ErrRequestTimeout.WithMessage("The request was can
 // is completely written), on every path: an error response, a panic in
 // next (released, then the panic goes on) and a client abort.
 //
-// A queued upload reads ahead the start of its body (see readahead.go) so
-// that a client that leaves is noticed and its place freed at once. A
+// A queued upload reads ahead the start of its body (see readahead.go) and
+// watches its client's connection (clientgone.go) so that a client that
+// leaves is noticed and its place freed at once, whatever its body size. A
 // client that sent "Expect: 100-continue" (as AWS SDKs do for large
 // objects) gets no "100 Continue" and sends nothing until it is admitted;
-// if it leaves while queued, its upload fails at the first body read once
-// admitted and creates no object.
+// if it leaves while queued, it is found gone by the connection watch.
 //
 // Admin API requests must not go through Middleware, so that an operator
 // can always lift a limit that blocks everything.
@@ -55,9 +55,12 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 			}
 			waitCtx, gone := readAheadContext(r.Context())
 			var ra *readAhead
+			stopWatch := func() {}
 			up, err := l.uploads.acquire(waitCtx, n, func() {
 				ra = startReadAhead(r, n, &l.readAheadBytes, gone)
+				stopWatch = watchClient(waitCtx, gone)
 			})
+			stopWatch()
 			gone(nil)
 			if ra != nil {
 				if err != nil {

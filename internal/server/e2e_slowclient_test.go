@@ -18,7 +18,7 @@ import (
 // GET must not hold its circuit-breaker slot (and open data file)
 // forever; the write idle timeout cuts it off.
 func TestStalledDownloadReleasesItsSlot(t *testing.T) {
-	s := servertest.Start(t, servertest.Options{WriteIdleTimeout: 300 * time.Millisecond})
+	s := servertest.Start(t, servertest.Options{IdleTimeout: 300 * time.Millisecond})
 	c := s.Client()
 	createBucket(t, c, "slow")
 	putObject(t, c, "slow", "big", randomBytes(7, 32<<20))

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/server/servertest"
 )
 
@@ -57,3 +58,29 @@ func TestVirtualHostedStyle(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestVirtualHostedAdminPathIsAnObject: the admin API exists only on
+// path-style requests. On a virtual-hosted bucket, "_s3limit/..." is an
+// ordinary key: writing it must store an object, not replace the limits.
+func TestVirtualHostedAdminPathIsAnObject(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{DomainName: "s3.example.test",
+		CircuitBreaker: &limits.Config{Global: &limits.Section{Enabled: true, Actions: map[string]int64{"Read:count": 7}}}})
+	createBucket(t, s.Client(), "photos")
+	u, _ := url.Parse(s.URL)
+	target := "http://photos.s3.example.test:" + u.Port() + "/_s3limit/circuit-breaker"
+	body := []byte(`{}`)
+	r := newSignedRequest(t, context.Background(), http.MethodPut, target, body, s.AccessKey, s.SecretKey)
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, u.Host)
+	}}}
+	if status, _, rb := do(t, client, r); status != http.StatusOK {
+		t.Fatalf("virtual-hosted PUT of _s3limit/circuit-breaker: %d %s", status, rb)
+	}
+	if got := getObject(t, s.Client(), "photos", "_s3limit/circuit-breaker"); !bytes.Equal(got, body) {
+		t.Fatalf("object holds %q, want %q", got, body)
+	}
+	cfg, _ := s.Limits().Config()
+	if cfg.Global == nil || cfg.Global.Actions["Read:count"] != 7 {
+		t.Fatalf("the limits changed: %+v", cfg.Global)
+	}
+}

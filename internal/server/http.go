@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// HTTP server limits. Reads of request bodies are bounded per read by
-// Config.BodyIdleTimeout instead of a whole-request ReadTimeout, so large
-// uploads are not cut off while stalled clients are.
+// HTTP server limits. Bodies are bounded by the transfer rule
+// (progress.go) instead of a whole-request ReadTimeout or WriteTimeout, so
+// large transfers are not cut off while stalled clients are.
 const (
 	ReadHeaderTimeout = 15 * time.Second
 	IdleTimeout       = 2 * time.Minute
@@ -25,6 +25,7 @@ func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }

@@ -48,16 +48,21 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock used for signature checks; nil = time.Now.
 	Now func() time.Time
-	// BodyIdleTimeout bounds how long one read of a request body may
-	// wait for data; 0 = 1 minute. It stops slow-loris uploads without
-	// capping the length of a large upload.
-	BodyIdleTimeout time.Duration
-	// WriteIdleTimeout bounds how long one write of a response may wait
-	// for a client that does not read; 0 = 1 minute, negative = no limit.
-	// It frees the slots of stalled downloads without capping the length
-	// of a large one.
-	WriteIdleTimeout time.Duration
+	// IdleTimeout is the window of the transfer rule (progress.go): the
+	// longest a request body or a response may make no progress at all
+	// while the server waits on the client. 0 = DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MinTransferRate is the least average rate, in bytes per second, a
+	// client must keep over each IdleTimeout it is waited on. 0 = none
+	// (only IdleTimeout applies); negative = DefaultMinTransferRate.
+	MinTransferRate int64
 }
+
+// Defaults of the transfer rule (progress.go).
+const (
+	DefaultIdleTimeout     = time.Minute
+	DefaultMinTransferRate = 1024 // bytes/s: "1KB/s" in the ParseRate grammar
+)
 
 // Server is the S3 endpoint. Create it with New; serve Handler() with an
 // http.Server (see NewHTTPServer); call Run to watch the limits file and
@@ -85,11 +90,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MetricsNamespace == "" {
 		cfg.MetricsNamespace = "s3limit"
 	}
-	if cfg.BodyIdleTimeout == 0 {
-		cfg.BodyIdleTimeout = time.Minute
+	if cfg.IdleTimeout < 0 {
+		return nil, errors.New("server: negative IdleTimeout")
 	}
-	if cfg.WriteIdleTimeout == 0 {
-		cfg.WriteIdleTimeout = time.Minute
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MinTransferRate < 0 {
+		cfg.MinTransferRate = DefaultMinTransferRate
 	}
 	auth, err := s3api.NewAuthenticator(cfg.Identities, s3api.AuthOptions{Now: cfg.Now})
 	if err != nil {
@@ -146,16 +154,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("x-amz-request-id", info.RequestID)
 	h.Set("Server", "s3limit")
 	ctl := http.NewResponseController(w)
-	rw := &responseWriter{ResponseWriter: w, ctl: ctl, idle: s.cfg.WriteIdleTimeout}
-	if rw.idle > 0 {
-		// A keep-alive connection still carries the deadline of its
-		// previous response; net/http's own writes for this request (a
-		// "100 Continue") must not trip over it.
-		_ = ctl.SetWriteDeadline(time.Time{})
+	pr := peerOf(r.Context())
+	var acked func() (int64, bool)
+	if pr.tcp != nil {
+		acked = pr.acked
 	}
-	r = r.WithContext(s3api.NewContext(r.Context(), info))
+	rule := newProgressRule(ctl, s.cfg.IdleTimeout, s.cfg.MinTransferRate, acked)
+	defer rule.stop()
+	rw := &responseWriter{ResponseWriter: w, ctl: ctl, rule: rule}
+	ctx := s3api.NewContext(r.Context(), info)
+	if pr.tcp != nil {
+		ctx = limits.WithClientGone(ctx, pr.gone)
+	}
+	r = r.WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &idleBody{rc: r.Body, ctl: ctl, idle: s.cfg.BodyIdleTimeout}
+		b := &body{rc: r.Body, rule: rule}
+		if pr.tcp != nil {
+			b.gone = pr.gone
+		}
+		rw.body = b
+		r.Body = b
 	}
 	// authorized is set once the caller may perform the request: only then
 	// does the bucket, which anyone can make up, become a metric label.
@@ -169,6 +187,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s3api.WriteError(rw, r, s3api.ErrInternalError)
 				p = nil // answered
 			}
+		}
+		if rw.body != nil && !rw.body.eof.Load() {
+			// The body was not read to its end. net/http would drain it,
+			// without a deadline, before reusing the connection; a client
+			// that declared a body and never sends it must not hold the
+			// connection that way. The response said "Connection: close".
+			_ = ctl.SetReadDeadline(time.Now())
 		}
 		s.finish(r, rw, info, authorized, start)
 		if p != nil {

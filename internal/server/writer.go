@@ -5,41 +5,32 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
-	"time"
 )
 
 // responseWriter records the status and byte count of a response. It stays
 // transparent: Unwrap lets http.ResponseController reach the connection,
 // and ReadFrom keeps the sendfile path of the underlying writer.
 //
-// It also bounds how long a write may wait for a client that stopped
-// reading: before each write the connection's write deadline moves to
-// idle from now, so a client that reads slowly but steadily is served,
-// while one that stops reading (holding a data file and a Read slot of
-// the circuit breaker) is cut off. ReadFrom copies in pieces of
-// readFromPiece bytes, each with a fresh deadline, without losing the
+// Every write counts toward the transfer rule (progress.go), so a client
+// that stops reading its download is cut off while one that reads slowly
+// but steadily is served. ReadFrom copies in pieces of readFromPiece bytes
+// so that progress is seen between pieces, without losing the
 // sendfile/splice path (io.LimitedReader is understood by both).
 type responseWriter struct {
 	http.ResponseWriter
 	ctl         *http.ResponseController
-	idle        time.Duration // 0 = no write deadline
+	rule        *progressRule
+	body        *body // the request body; nil when there is none
 	status      int
 	wroteHeader bool
 	written     int64
 }
 
-// readFromPiece is the most ReadFrom sends under one write deadline: with
-// the default 1 minute idle timeout a client must read about 17 KiB/s
-// (136 kbit/s). Smaller pieces cost splice/sendfile throughput: 256 KiB
-// pieces nearly doubled s3limit's CPU per 64 MiB gateway GET.
+// readFromPiece is the most ReadFrom sends as one piece. Smaller pieces
+// cost splice/sendfile throughput (256 KiB pieces nearly doubled the CPU
+// of a 64 MiB gateway GET); within a piece, progress is read from the
+// kernel's count of acknowledged bytes where the platform has one.
 const readFromPiece = 1 << 20
-
-// extend moves the write deadline to idle from now.
-func (w *responseWriter) extend() {
-	if w.idle > 0 {
-		_ = w.ctl.SetWriteDeadline(time.Now().Add(w.idle))
-	}
-}
 
 func (w *responseWriter) WriteHeader(code int) {
 	if !w.wroteHeader {
@@ -47,6 +38,11 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.wroteHeader = code >= 200 // 1xx informational responses are not final
 		if code < 200 {
 			w.status = 0
+		} else if w.body != nil && !w.body.eof.Load() {
+			// Answering before the body was read to its end (an early
+			// error, a refused upload): close the connection rather than
+			// let net/http drain a body the client may never send.
+			w.Header().Set("Connection", "close")
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -56,8 +52,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	w.extend()
+	w.rule.begin(true)
 	n, err := w.ResponseWriter.Write(p)
+	w.rule.end(true, int64(n))
 	w.written += int64(n)
 	return n, err
 }
@@ -65,11 +62,6 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
-	}
-	if w.idle <= 0 {
-		n, err := w.copyFrom(r)
-		w.written += n
-		return n, err
 	}
 	// sendfile and splice look through one *io.LimitedReader only: when r
 	// is one already, cut the pieces from what it wraps.
@@ -84,8 +76,9 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		if remaining > 0 {
 			piece = min(piece, remaining)
 		}
-		w.extend()
+		w.rule.beginPiece()
 		n, err := w.copyFrom(&io.LimitedReader{R: src, N: piece})
+		w.rule.endPiece(n)
 		total += n
 		w.written += n
 		if remaining > 0 {
@@ -111,35 +104,14 @@ func (w *responseWriter) Flush() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	w.extend()
+	w.rule.begin(true)
 	_ = w.ctl.Flush()
+	w.rule.end(true, 0)
 }
 
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type writerOnly struct{ io.Writer }
-
-// idleBody extends the connection's read deadline before every read of a
-// request body, so a client that stops sending is cut off after idle
-// while a large upload that keeps moving is never capped.
-type idleBody struct {
-	rc   io.ReadCloser
-	ctl  *http.ResponseController
-	idle time.Duration
-}
-
-func (b *idleBody) Read(p []byte) (int, error) {
-	_ = b.ctl.SetReadDeadline(time.Now().Add(b.idle))
-	n, err := b.rc.Read(p)
-	if err != nil {
-		// The body is done: lift the deadline so that the server's
-		// background read does not time out while the handler works on.
-		_ = b.ctl.SetReadDeadline(time.Time{})
-	}
-	return n, err
-}
-
-func (b *idleBody) Close() error { return b.rc.Close() }
 
 func newRequestID() string {
 	var b [8]byte

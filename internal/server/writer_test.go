@@ -29,7 +29,10 @@ func TestReadFromKeepsOneLevelOfLimitedReader(t *testing.T) {
 	src := strings.NewReader(data)
 	lr := &io.LimitedReader{R: src, N: int64(2*readFromPiece + 5)}
 	rec := &recordingWriter{ResponseRecorder: httptest.NewRecorder()}
-	w := &responseWriter{ResponseWriter: rec, ctl: http.NewResponseController(rec.ResponseRecorder), idle: time.Minute}
+	ctl := http.NewResponseController(rec.ResponseRecorder)
+	rule := newProgressRule(ctl, time.Minute, 1024, nil)
+	defer rule.stop()
+	w := &responseWriter{ResponseWriter: rec, ctl: ctl, rule: rule}
 	n, err := w.ReadFrom(lr)
 	if err != nil {
 		t.Fatalf("ReadFrom: %v", err)

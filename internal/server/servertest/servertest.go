@@ -52,8 +52,10 @@ type Options struct {
 	Now func() time.Time
 	// DomainName enables virtual-hosted-style buckets; "" = path style only.
 	DomainName string
-	// WriteIdleTimeout and BodyIdleTimeout as in server.Config; 0 = defaults.
-	WriteIdleTimeout, BodyIdleTimeout time.Duration
+	// IdleTimeout and MinTransferRate as in server.Config; 0 = the
+	// default idle timeout and no minimum rate.
+	IdleTimeout     time.Duration
+	MinTransferRate int64
 }
 
 // Server is a running test server.
@@ -106,8 +108,8 @@ func Start(t testing.TB, opts Options) *Server {
 	srv, err := server.New(server.Config{
 		Dir:              dir,
 		DomainName:       opts.DomainName,
-		WriteIdleTimeout: opts.WriteIdleTimeout,
-		BodyIdleTimeout:  opts.BodyIdleTimeout,
+		IdleTimeout:      opts.IdleTimeout,
+		MinTransferRate:  opts.MinTransferRate,
 		Identities:       ids,
 		Limits:           lopts,
 		MetricsNamespace: opts.MetricsNamespace,
