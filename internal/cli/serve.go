@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/s3limit/s3limit/bandwidth"
 	"github.com/s3limit/s3limit/internal/gateway"
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/metrics"
@@ -35,6 +37,8 @@ type serveFlags struct {
 	metricsNamespace string
 	shutdownTimeout  time.Duration
 	quiet            bool
+	idleTimeout      time.Duration
+	minTransferRate  string
 
 	upstream, upstreamRegion          string
 	upstreamAccessKey, upstreamSecret string
@@ -58,6 +62,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.metricsNamespace, "metricsNamespace", "s3limit", "prefix of metric names (seaweedfs gives SeaweedFS's names)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdownTimeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish")
 	fs.BoolVar(&f.quiet, "quiet", false, "no access log")
+	fs.DurationVar(&f.idleTimeout, "idleTimeout", server.DefaultIdleTimeout, "longest a request body or response may make no progress while the server waits on the client")
+	fs.StringVar(&f.minTransferRate, "minTransferRate", "1KB/s", "least average `rate` a client must keep over each -idleTimeout it is waited on: 1KB/s, 1048576, 0 = off")
 	fs.StringVar(&f.upstream, "upstream", "", "gateway mode: URL of the S3-compatible store to front (e.g. http://127.0.0.1:9000) instead of the embedded store")
 	fs.StringVar(&f.upstreamRegion, "upstreamRegion", "us-east-1", "region requests to the upstream are signed for")
 	fs.StringVar(&f.upstreamAccessKey, "upstreamAccessKey", "", "upstream access key (default $S3LIMIT_UPSTREAM_ACCESS_KEY)")
@@ -82,15 +88,32 @@ func (f *serveFlags) validate() error {
 		return fmt.Errorf("-concurrentUploadMaxWait %s: must be >= 0", f.uploadMaxWait)
 	case f.throttleStatus != http.StatusTooManyRequests && f.throttleStatus != http.StatusServiceUnavailable:
 		return fmt.Errorf("-throttleStatus %d: must be 429 or 503", f.throttleStatus)
+	case f.idleTimeout <= 0:
+		return fmt.Errorf("-idleTimeout %s: must be > 0", f.idleTimeout)
 	case f.shutdownTimeout < 0:
 		return fmt.Errorf("-shutdownTimeout %s: must be >= 0", f.shutdownTimeout)
 	case net.ParseIP(f.bind) == nil && f.bind != "" && f.bind != "localhost":
 		return fmt.Errorf("-ip.bind %q: not an IP address", f.bind)
 	}
+	if _, err := f.minRate(); err != nil {
+		return err
+	}
 	if err := metrics.CheckNamespace(f.metricsNamespace); err != nil {
 		return fmt.Errorf("-metricsNamespace %q: %v", f.metricsNamespace, err)
 	}
 	return nil
+}
+
+// minRate parses -minTransferRate: a rate in the ParseRate grammar, or 0.
+func (f *serveFlags) minRate() (int64, error) {
+	if strings.TrimSpace(f.minTransferRate) == "0" {
+		return 0, nil
+	}
+	rate, err := bandwidth.ParseRate(f.minTransferRate)
+	if err != nil {
+		return 0, fmt.Errorf("-minTransferRate %q: %v", f.minTransferRate, err)
+	}
+	return rate, nil
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -130,7 +153,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if cbPath == "" {
 		cbPath = filepath.Join(f.dir, "circuit_breaker.json")
 	}
+	minRate, _ := f.minRate() // validated above
 	cfg := server.Config{
+		IdleTimeout:      f.idleTimeout,
+		MinTransferRate:  minRate,
 		Dir:              f.dir,
 		DomainName:       f.domainName,
 		Identities:       ids,
