@@ -17,7 +17,8 @@ var errUploadCanceled = s3api.ErrRequestTimeout.WithMessage("The request was can
 // stage (s3api.Info in the context; requests without it pass through):
 //
 //  1. Uploads (PutObject, UploadPart, PostObject by declared size;
-//     CopyObject and UploadPartCopy as one file of zero bytes) wait in the
+//     CopyObject and UploadPartCopy by the size of what they copy, which
+//     the server found out before) wait in the
 //     upload limiter's queue. An upload without a declared length gets 411
 //     MissingContentLength; one whose client leaves while queued is
 //     answered without reaching next.
@@ -48,7 +49,7 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 		if body := info.Operation.Body(); body != s3api.BodyNone {
 			n := info.Size
 			if body == s3api.BodyCopy {
-				n = 0
+				n = max(n, 0) // the source's size, when the backend knew it
 			} else if n < 0 {
 				s3api.WriteError(w, r, s3api.ErrMissingContentLength)
 				return

@@ -130,6 +130,17 @@ func Classify(r *http.Request, domainName string) (*Info, error) {
 		if info.CopySource, err = ParseCopySource(r.Header.Get("X-Amz-Copy-Source")); err != nil {
 			return nil, err
 		}
+		if info.Operation == OpUploadPartCopy {
+			src := &info.CopySource
+			if src.First, src.Last, src.HasRange, err = ParseCopySourceRange(r.Header.Get("X-Amz-Copy-Source-Range")); err != nil {
+				return nil, err
+			}
+			if src.HasRange {
+				// The bytes the copy moves; the server asks the backend
+				// for the source's size when there is no range.
+				info.Size = src.Last - src.First + 1
+			}
+		}
 	}
 	return info, nil
 }

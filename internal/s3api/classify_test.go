@@ -227,3 +227,25 @@ func TestValidBucketName(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCopySourceRange(t *testing.T) {
+	tests := []struct {
+		h           string
+		first, last int64
+		ok, bad     bool
+	}{
+		{"", 0, 0, false, false},
+		{"bytes=0-9", 0, 9, true, false},
+		{"bytes=5-5", 5, 5, true, false},
+		{"bytes=5-", 0, 0, false, true},
+		{"bytes=-5", 0, 0, false, true},
+		{"bytes=6-5", 0, 0, false, true},
+		{"items=0-1", 0, 0, false, true},
+	}
+	for _, tc := range tests {
+		first, last, ok, err := ParseCopySourceRange(tc.h)
+		if (err != nil) != tc.bad || ok != tc.ok || first != tc.first || last != tc.last {
+			t.Errorf("%q: %d-%d %v %v", tc.h, first, last, ok, err)
+		}
+	}
+}

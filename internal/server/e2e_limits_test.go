@@ -382,3 +382,39 @@ func TestCircuitBreakerHoldsUntilResponseWritten(t *testing.T) {
 	})
 	wantGauges(t, s, "files=0 bytes=0 waiting=0 requests=0")
 }
+
+// TestCopyIsChargedItsSourceBytes: a copy moves its source's bytes, so
+// the byte limits charge them. Before, CopyObject and UploadPartCopy were
+// charged nothing and a 2 MiB copy passed "Write:bytes 1000".
+func TestCopyIsChargedItsSourceBytes(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := s.Client()
+	ctx := context.Background()
+	createBucket(t, c, "copies")
+	putObject(t, c, "copies", "big", randomBytes(3, 2<<20))
+	putObject(t, c, "copies", "small", []byte("five hundred bytes or fewer"))
+	if _, err := s.Limits().Apply(&limits.Config{Global: section(map[string]int64{"Write:bytes": 1000})}, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("copies"), Key: aws.String("big-copy"), CopySource: aws.String("copies/big")})
+	wantThrottled(t, err, http.StatusTooManyRequests, "RequestBytesExceed")
+	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("copies"), Key: aws.String("small-copy"), CopySource: aws.String("copies/small")}); err != nil {
+		t.Fatalf("copy of a small object under the byte limit: %v", err)
+	}
+
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("copies"), Key: aws.String("parts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: aws.String("copies"), Key: aws.String("parts"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), CopySource: aws.String("copies/big"), CopySourceRange: aws.String("bytes=0-1999")})
+	wantThrottled(t, err, http.StatusTooManyRequests, "RequestBytesExceed")
+	_, err = c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: aws.String("copies"), Key: aws.String("parts"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), CopySource: aws.String("copies/big")})
+	wantThrottled(t, err, http.StatusTooManyRequests, "RequestBytesExceed")
+	if _, err := c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: aws.String("copies"), Key: aws.String("parts"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), CopySource: aws.String("copies/big"), CopySourceRange: aws.String("bytes=0-999")}); err != nil {
+		t.Fatalf("part copy of 1000 bytes under a 1000-byte limit: %v", err)
+	}
+}

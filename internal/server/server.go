@@ -220,6 +220,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authorized = true
+	if info.Operation.ReadsCopySource() && !info.CopySource.HasRange {
+		s.sizeCopy(r.Context(), info)
+	}
 	if info.Operation == s3api.OpAdminCircuitBreaker {
 		// Never behind the limits: an operator can always lift a limit
 		// that blocks everything.
@@ -227,6 +230,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.inner.ServeHTTP(rw, r)
+}
+
+// sizeCopy sets the size of a copy to the size of its source, so that the
+// limits charge the bytes a copy moves as they charge an upload's. The
+// backend tells it, when it can; a source it cannot find is left for the
+// backend to refuse.
+func (s *Server) sizeCopy(ctx context.Context, info *s3api.Info) {
+	cs, ok := s.backend.(CopySizer)
+	if !ok {
+		return
+	}
+	if n, err := cs.CopySourceSize(ctx, info.CopySource); err == nil && n > 0 {
+		info.Size = n
+	}
+}
+
+// CopySizer is implemented by backends that can tell the size of a copy's
+// source before the copy runs (the embedded store, the gateway).
+type CopySizer interface {
+	CopySourceSize(ctx context.Context, src s3api.CopySource) (int64, error)
 }
 
 // finish records metrics and the access log line. The bucket label is

@@ -81,11 +81,8 @@ func (s *Store) handleUploadPartCopy(w http.ResponseWriter, r *http.Request, inf
 	if err := checkVersionID(src.VersionID); err != nil {
 		return err
 	}
-	first, last, ok, err := parseCopySourceRange(r.Header.Get("x-amz-copy-source-range"))
-	if err != nil {
-		return err
-	}
-	if !ok {
+	first, last := src.First, src.Last
+	if !src.HasRange {
 		first, last = 0, -1
 	}
 	conds := requestConditions(r.Header, "x-amz-copy-source-")

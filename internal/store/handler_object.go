@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -242,6 +243,16 @@ func (s *Store) handleDeleteObjects(w http.ResponseWriter, r *http.Request, info
 	}
 	s3api.WriteXML(w, r, http.StatusOK, res)
 	return nil
+}
+
+// CopySourceSize returns the size of a copy's source object, for the
+// limits to charge before the copy runs.
+func (s *Store) CopySourceSize(_ context.Context, src s3api.CopySource) (int64, error) {
+	oi, err := s.StatObject(src.Bucket, src.Key)
+	if err != nil {
+		return 0, err
+	}
+	return oi.Size, nil
 }
 
 func (s *Store) handleCopyObject(w http.ResponseWriter, r *http.Request, info *s3api.Info) error {

@@ -112,6 +112,13 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 			s3api.WriteError(rec, hr, err)
 			return rec
 		}
+		if info.Operation == s3api.OpUploadPartCopy {
+			src.First, src.Last, src.HasRange, err = s3api.ParseCopySourceRange(hr.Header.Get("x-amz-copy-source-range"))
+			if err != nil {
+				s3api.WriteError(rec, hr, err)
+				return rec
+			}
+		}
 		info.CopySource = src
 	}
 	hr = hr.WithContext(s3api.NewContext(hr.Context(), info))

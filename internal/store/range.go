@@ -60,26 +60,3 @@ func parseRange(h string, size int64) (r byteRange, ok bool, err error) {
 	}
 	return byteRange{start: a, length: b - a + 1}, true, nil
 }
-
-// parseCopySourceRange parses x-amz-copy-source-range, which must be
-// "bytes=first-last" with both ends given. ok is false when absent.
-func parseCopySourceRange(h string) (first, last int64, ok bool, err error) {
-	if h == "" {
-		return 0, 0, false, nil
-	}
-	bad := s3api.ErrInvalidArgument.WithMessage("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy: %q.", h)
-	spec, found := strings.CutPrefix(h, "bytes=")
-	if !found {
-		return 0, 0, false, bad
-	}
-	a, b, found := strings.Cut(spec, "-")
-	if !found {
-		return 0, 0, false, bad
-	}
-	first, err1 := strconv.ParseInt(a, 10, 64)
-	last, err2 := strconv.ParseInt(b, 10, 64)
-	if err1 != nil || err2 != nil || first < 0 || last < first {
-		return 0, 0, false, bad
-	}
-	return first, last, true, nil
-}
