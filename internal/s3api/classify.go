@@ -28,6 +28,9 @@ const MaxKeyLength = 1024
 // (OpAdminCircuitBreaker, no bucket); its handler checks the rest of the
 // path.
 //
+// A query naming more than one sub-resource ("?tagging&policy") is
+// refused rather than classified as one of them.
+//
 // Errors are *Error values: ErrInvalidBucketName, ErrKeyTooLong,
 // ErrMethodNotAllowed, ErrMissingContentLength (a PutObject or UploadPart
 // without a declared length), ErrInvalidArgument (malformed path, size or
@@ -95,6 +98,12 @@ func Classify(r *http.Request, domainName string) (*Info, error) {
 	q, err := scanQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, err
+	}
+	if sel := q.present &^ qualifiers; sel&(sel-1) != 0 {
+		// Several sub-resources ("?tagging&policy") could be routed to
+		// different operations by a store behind a gateway; a request
+		// must not be authorized as one and served as another.
+		return nil, ErrInvalidArgument.WithMessage("The request names several sub-resources (%s); send one per request.", strings.Join(q.selectors(), ", "))
 	}
 	switch {
 	case info.Bucket == "":

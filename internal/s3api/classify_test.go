@@ -149,6 +149,13 @@ func TestClassify(t *testing.T) {
 			op: "ListMultipartUploads", action: ActionList, bucket: "b1c", size: none},
 
 		// Buckets.
+		{name: "two sub-resources", method: "PUT", target: "/photos?tagging&policy", length: 10, code: "InvalidArgument"},
+		{name: "two object sub-resources", method: "GET", target: "/photos/k?uploadId=u&tagging", length: none, code: "InvalidArgument"},
+		{name: "acl and retention", method: "PUT", target: "/photos/k?acl&retention", length: 10, code: "InvalidArgument"},
+		{name: "sub-resource with qualifiers", method: "GET", target: "/photos?analytics&id=x&list-type=2", length: none,
+			op: "GetBucketAnalyticsConfiguration", action: ActionRead, bucket: "photos", size: none},
+		{name: "part of an object", method: "GET", target: "/photos/k?partNumber=2&versionId=null&x-id=GetObject", length: none,
+			op: "GetObject", action: ActionRead, bucket: "photos", key: "k", size: none},
 		{name: "bucket starting with underscore", method: "GET", target: "/_other/config", length: none, code: "InvalidBucketName"},
 		{name: "admin api", method: "PUT", target: "/_s3limit/circuit-breaker", length: 10, op: "AdminCircuitBreaker", action: ActionAdmin, size: none},
 		{name: "admin api other path", method: "GET", target: "/_s3limit/nothing", length: none, op: "AdminCircuitBreaker", action: ActionAdmin, size: none},

@@ -101,6 +101,32 @@ type queryInfo struct {
 
 func (q *queryInfo) has(p queryParam) bool { return q.present&(1<<p) != 0 }
 
+// qualifiers are parameters that refine the operation another parameter
+// selects (list-type, id, select-type, partNumber with uploadId) rather
+// than select one themselves.
+const qualifiers = 1<<qListType | 1<<qID | 1<<qSelectType | 1<<qPartNumber
+
+// selectors returns the operation-selecting parameters present, in the
+// order of queryParams' constants.
+func (q *queryInfo) selectors() []string {
+	var names []string
+	for p := queryParam(0); p < numQueryParams; p++ {
+		if q.present&(1<<p) != 0 && qualifiers&(1<<p) == 0 {
+			names = append(names, queryParamNames[p])
+		}
+	}
+	return names
+}
+
+// queryParamNames is queryParams inverted.
+var queryParamNames = func() [numQueryParams]string {
+	var names [numQueryParams]string
+	for name, p := range queryParams {
+		names[p] = name
+	}
+	return names
+}()
+
 // scanQuery records the operation-selecting parameters of a raw query
 // string in one pass. It allocates only for percent-encoded names.
 func scanQuery(raw string) (queryInfo, error) {
