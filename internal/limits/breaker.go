@@ -2,12 +2,15 @@ package limits
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/s3limit/s3limit/bandwidth"
 	"github.com/s3limit/s3limit/internal/metrics"
 	"github.com/s3limit/s3limit/internal/s3api"
 )
@@ -27,75 +30,102 @@ type BreakerOptions struct {
 	RetryAfter time.Duration
 	// Metrics receives throttle counts; nil records nothing.
 	Metrics *metrics.Metrics
+	// Logger receives the (rate-limited) reports of shadow sections; nil
+	// discards them.
+	Logger *slog.Logger
 }
 
 // Breaker is the circuit breaker: it admits a request only if it fits every
-// applicable limit of the current configuration (its bucket's enabled
-// section and the enabled global section), counting simultaneous requests
-// and their declared bytes per action.
+// applicable limit of the current configuration (its user's, its bucket's
+// and the global section, each when enabled): simultaneous requests and
+// their declared bytes (count, bytes) and admitted requests per second
+// (ops/s, by the generic cell rate algorithm). A ticket also carries the
+// pacing buckets of the bytes/s limits that shape the request's body.
 //
 // The configuration is a compiled, immutable snapshot swapped atomically,
-// so SetConfig never blocks Admit. The counters live outside the snapshot
-// and survive a swap: requests admitted before it are released against the
-// same counters. Global counters count every request; a bucket's counters
-// count the requests of buckets that have a section (enabled or not), so
-// enabling a section sees the true load at once.
+// so SetConfig never blocks Admit. The counters, rate states and pacing
+// buckets live outside the snapshot and survive a swap: requests admitted
+// before it are released against the same counters, and a changed bytes/s
+// rate applies to transfers in progress at their next quantum. Global
+// counters count every request; a bucket's or user's counters count the
+// requests of names that have a section (enabled or not), so enabling a
+// section sees the true load at once.
 //
 // A Breaker is safe for concurrent use. Admit and Release take no lock and
 // do not allocate.
 type Breaker struct {
 	snap   atomic.Pointer[snapshot]
 	global [numActions]paddedSlot
+	epoch  time.Time // rate states are nanoseconds since epoch
+	log    *slog.Logger
 
 	// mu serialises SetConfig; it guards registry.
-	mu       sync.Mutex
-	registry map[string]*bucketCounters // bucket -> counters that outlive snapshots
+	mu sync.Mutex
+	// registry[scopeBucket|scopeUser][name] are the counters that
+	// outlive snapshots.
+	registry [numScopes]map[string]*scopeCounters
 
 	// refusals[action][scope][type][reason] are the errors Admit returns;
-	// built once so a refusal does not allocate.
-	refusals  [numActions][numScopes][numTypes][numReasons]*s3api.Error
-	throttled [numActions][numScopes][numTypes]prometheus.Counter
+	// built once so a refusal does not allocate. An ops/s refusal carries
+	// the time until a request would conform, to the millisecond: those
+	// are built on first use and kept (opsRefusals).
+	refusals    [numActions][numScopes][numTypes][numReasons]*s3api.Error
+	opsRefusals [numActions][numScopes]*[maxRetryMillis + 1]atomic.Pointer[s3api.Error]
+	throttled   [numActions][numScopes][numTypes]prometheus.Counter
+	shadowed    [numActions][numScopes][numTypes]prometheus.Counter
+	shadowLast  atomic.Int64 // ns since epoch of the last shadow log line
 }
 
 // Indices of the compiled tables.
 const (
 	numActions = len(s3api.Actions)
 
-	typeCount = 0
-	typeBytes = 1
-	numTypes  = 2
+	typeCount = 0 // simultaneous requests
+	typeBytes = 1 // simultaneous declared bytes
+	typeOps   = 2 // requests per second
+	typeRate  = 3 // body bytes per second
+	numTypes  = 4
 
 	scopeGlobal = 0
 	scopeBucket = 1
-	numScopes   = 2
+	scopeUser   = 2
+	numScopes   = 3
 
 	reasonFull     = 0 // the limit is reached
 	reasonBlocked  = 1 // the limit is 0
 	reasonTooLarge = 2 // the request alone exceeds a bytes limit
 	numReasons     = 3
+
+	// maxRetryMillis bounds the retry hint of an ops/s refusal: with a
+	// whole number of requests per second, a request conforms within one
+	// emission interval, at most a second.
+	maxRetryMillis = 1000
 )
 
 var (
-	typeNames  = [numTypes]string{TypeCount, TypeBytes}
-	scopeNames = [numScopes]string{metrics.ScopeGlobal, metrics.ScopeBucket}
+	typeNames  = [numTypes]string{TypeCount, TypeBytes, TypeOpsPerSec, TypeBytesPerSec}
+	scopeNames = [numScopes]string{metrics.ScopeGlobal, metrics.ScopeBucket, metrics.ScopeUser}
 )
 
-// slot holds the counters of one action in one scope.
+// slot holds the state of one action in one scope.
 type slot struct {
 	count atomic.Int64 // admitted requests not yet released
 	bytes atomic.Int64 // their declared bytes
+	tat   atomic.Int64 // ops/s: theoretical arrival time, ns since epoch
+	// pacer shapes bytes/s; nil until the scope has had a bytes/s limit.
+	pacer atomic.Pointer[bandwidth.PacingBucket]
 }
 
 // paddedSlot keeps the heavily shared global slots on separate cache lines.
 type paddedSlot struct {
 	slot
-	_ [64 - 16]byte
+	_ [64 - 32]byte
 }
 
-// bucketCounters are one bucket's slots, indexed by action.
-type bucketCounters [numActions]slot
+// scopeCounters are one bucket's or user's slots, indexed by action.
+type scopeCounters [numActions]slot
 
-func (c *bucketCounters) idle() bool {
+func (c *scopeCounters) idle() bool {
 	for i := range c {
 		if c[i].count.Load() != 0 || c[i].bytes.Load() != 0 {
 			return false
@@ -122,14 +152,22 @@ func NewBreaker(opts BreakerOptions) (*Breaker, error) {
 	if retry == 0 {
 		retry = DefaultRetryAfter
 	}
-	b := &Breaker{registry: make(map[string]*bucketCounters)}
+	b := &Breaker{epoch: time.Now(), log: opts.Logger}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	for sc := range numScopes {
+		b.registry[sc] = make(map[string]*scopeCounters)
+	}
 	for ai, action := range s3api.Actions {
 		for sc := range numScopes {
+			b.opsRefusals[ai][sc] = new([maxRetryMillis + 1]atomic.Pointer[s3api.Error])
 			for ty := range numTypes {
 				for re := range numReasons {
 					b.refusals[ai][sc][ty][re] = refusal(string(action), sc, ty, re, status, retry)
 				}
 				b.throttled[ai][sc][ty] = opts.Metrics.Throttled(string(action), scopeNames[sc], typeNames[ty])
+				b.shadowed[ai][sc][ty] = opts.Metrics.Shadowed(string(action), scopeNames[sc], typeNames[ty])
 			}
 		}
 	}
@@ -142,10 +180,7 @@ func refusal(action string, scope, typ, reason, status int, retry time.Duration)
 	if typ == typeBytes {
 		base = s3api.ErrRequestBytesExceed
 	}
-	where := "on this server"
-	if scope == scopeBucket {
-		where = "for this bucket"
-	}
+	where := [numScopes]string{"on this server", "for this bucket", "for this user"}[scope]
 	var msg string
 	switch {
 	case reason == reasonBlocked:
@@ -154,6 +189,8 @@ func refusal(action string, scope, typ, reason, status int, retry time.Duration)
 		msg = fmt.Sprintf("The request's declared size exceeds the %s bytes limit %s.", action, where)
 	case typ == typeCount:
 		msg = fmt.Sprintf("Please reduce your request rate: too many simultaneous %s requests %s.", action, where)
+	case typ == typeOps:
+		msg = fmt.Sprintf("Please reduce your request rate: too many %s requests per second %s.", action, where)
 	default:
 		msg = fmt.Sprintf("Please reduce your request rate: too many bytes of %s requests in flight %s.", action, where)
 	}
@@ -166,40 +203,64 @@ func refusal(action string, scope, typ, reason, status int, retry time.Duration)
 // Ticket is an admission by Breaker.Admit. Call Release exactly once, when
 // the response is completely written. The zero Ticket holds nothing.
 type Ticket struct {
-	global *slot // counted global slot, nil when none
-	bucket *slot // counted bucket slot, nil when none
+	slots [numScopes]*slot // counted slots by scope, nil when none
+	ops   [numScopes]int64 // ns of rate taken from each slot (for a give-back)
+	// pacers shape the request's body bytes, by scope; nil when none.
+	pacers [numScopes]*bandwidth.PacingBucket
 	bytes  int64 // declared bytes counted in each slot
 }
 
 // Release gives the ticket's counts back and clears the ticket, so a
 // second Release of the same variable does nothing. Do not release copies.
+// Requests per second are spent, not given back.
 func (t *Ticket) Release() {
-	if s := t.global; s != nil {
-		s.count.Add(-1)
-		if t.bytes != 0 {
-			s.bytes.Add(-t.bytes)
-		}
-	}
-	if s := t.bucket; s != nil {
-		s.count.Add(-1)
-		if t.bytes != 0 {
-			s.bytes.Add(-t.bytes)
+	for _, s := range t.slots {
+		if s != nil {
+			s.count.Add(-1)
+			if t.bytes != 0 {
+				s.bytes.Add(-t.bytes)
+			}
 		}
 	}
 	*t = Ticket{}
 }
 
-// Admit counts one request of action on bucket ("" for none) declaring
-// size bytes (negative counts as 0). It returns a Ticket to release when
-// the response is finished, or, when the request does not fit, an
-// *s3api.Error (SlowDown for a count limit, RequestBytesExceed for a bytes
-// limit, with RetryAfter) and counts nothing. Do not modify the error.
-// Actions outside s3api.Actions are not limited and not counted.
-//
-// The bucket limits are checked before the global ones, so a request its
-// bucket refuses does not touch the global counters. Limits are inclusive
-// (a count limit of N admits N simultaneous requests) and 0 blocks.
+// giveBack undoes an admission refused in a later scope: counts and the
+// rate taken.
+func (t *Ticket) giveBack() {
+	for sc, s := range t.slots {
+		if s != nil && t.ops[sc] != 0 {
+			s.tat.Add(-t.ops[sc])
+		}
+	}
+	t.Release()
+}
+
+// Shaped reports whether a bytes/s limit shapes the request.
+func (t *Ticket) Shaped() bool {
+	return t.pacers != [numScopes]*bandwidth.PacingBucket{}
+}
+
+// Admit is AdmitUser for a request without a user section to apply.
 func (b *Breaker) Admit(action s3api.Action, bucket string, size int64) (Ticket, error) {
+	return b.AdmitUser(action, bucket, "", size)
+}
+
+// AdmitUser counts one request of action by user (the identity's name; ""
+// for none) on bucket ("" for none) declaring size bytes (negative counts
+// as 0). It returns a Ticket to release when the response is finished, or,
+// when the request does not fit, an *s3api.Error (SlowDown for a count or
+// ops/s limit, RequestBytesExceed for a bytes limit, with RetryAfter: for
+// ops/s the time until a request would conform) and counts nothing. Do not
+// modify the error. Actions outside s3api.Actions are not limited and not
+// counted.
+//
+// The user's limits are checked first, then the bucket's, then the
+// global ones; a refusal gives back what the earlier scopes took. Limits
+// are inclusive (a count limit of N admits N simultaneous requests) and 0
+// blocks. A shadow section counts and reports what it would refuse, and
+// refuses nothing.
+func (b *Breaker) AdmitUser(action s3api.Action, bucket, user string, size int64) (Ticket, error) {
 	ai := actionIndex(action)
 	if ai < 0 {
 		return Ticket{}, nil
@@ -209,31 +270,113 @@ func (b *Breaker) Admit(action s3api.Action, bucket string, size int64) (Ticket,
 	}
 	s := b.snap.Load()
 	t := Ticket{bytes: size}
-	if bucket != "" {
-		if e := s.buckets[bucket]; e != nil {
-			sl := &e.counters[ai]
-			if e.enabled {
-				if typ, re := acquire(sl, e.limits[ai], size); typ >= 0 {
-					return Ticket{}, b.refuse(ai, scopeBucket, typ, re)
-				}
-			} else {
-				add(sl, size)
-			}
-			t.bucket = sl
+	now := int64(-1) // read once, when a rate needs it
+	if e := s.named[scopeUser][user]; e != nil && user != "" {
+		if err := b.admitIn(&t, scopeUser, &e.counters[ai], &e.sectionLimits, ai, size, &now); err != nil {
+			return Ticket{}, err
 		}
 	}
-	g := &b.global[ai].slot
-	if s.global.enabled {
-		if typ, re := acquire(g, s.global.limits[ai], size); typ >= 0 {
-			t.global = nil
-			t.Release() // the bucket part
-			return Ticket{}, b.refuse(ai, scopeGlobal, typ, re)
+	if e := s.named[scopeBucket][bucket]; e != nil && bucket != "" {
+		if err := b.admitIn(&t, scopeBucket, &e.counters[ai], &e.sectionLimits, ai, size, &now); err != nil {
+			return Ticket{}, err
 		}
-	} else {
-		add(g, size)
 	}
-	t.global = g
+	if err := b.admitIn(&t, scopeGlobal, &b.global[ai].slot, &s.global, ai, size, &now); err != nil {
+		return Ticket{}, err
+	}
 	return t, nil
+}
+
+// admitIn admits the request into one scope's slot, or gives back what t
+// holds and returns the refusal.
+func (b *Breaker) admitIn(t *Ticket, sc int, sl *slot, sec *sectionLimits, ai int, size int64, now *int64) error {
+	lim := &sec.limits[ai]
+	switch {
+	case !sec.enabled:
+		add(sl, size)
+	case sec.shadow:
+		b.shadowAdmit(sl, lim, sc, ai, size, now)
+	default:
+		if typ, re := acquire(sl, lim, size); typ >= 0 {
+			t.giveBack()
+			return b.refuse(ai, sc, typ, re)
+		}
+		t.slots[sc] = sl
+		if lim.ops != noLimit {
+			if *now < 0 {
+				*now = b.nowNanos()
+			}
+			if ok, retry := gcraTake(&sl.tat, lim.opsInterval, lim.opsTolerance, *now); !ok {
+				t.giveBack()
+				return b.refuseOps(ai, sc, retry)
+			}
+			t.ops[sc] = lim.opsInterval
+		}
+		if lim.rate != noLimit {
+			t.pacers[sc] = sl.pacer.Load()
+		}
+		return nil
+	}
+	t.slots[sc] = sl
+	return nil
+}
+
+// shadowAdmit counts the request in a shadow section and reports each
+// limit that would have refused it; it never refuses.
+func (b *Breaker) shadowAdmit(sl *slot, lim *actionLimits, sc, ai int, size int64, now *int64) {
+	switch {
+	case lim.count == 0 || lim.count != noLimit && sl.count.Load() >= lim.count:
+		b.shadow(ai, sc, typeCount)
+	case lim.bytes == 0 || lim.bytes != noLimit && sl.bytes.Load()+size > lim.bytes:
+		b.shadow(ai, sc, typeBytes)
+	}
+	add(sl, size)
+	switch {
+	case lim.ops == 0:
+		b.shadow(ai, sc, typeOps)
+	case lim.ops != noLimit:
+		if *now < 0 {
+			*now = b.nowNanos()
+		}
+		if ok, _ := gcraTake(&sl.tat, lim.opsInterval, lim.opsTolerance, *now); !ok {
+			b.shadow(ai, sc, typeOps)
+		}
+	}
+	if lim.rate == 0 {
+		b.shadow(ai, sc, typeRate)
+	}
+}
+
+// shadow counts a would-be refusal of a shadow section and logs it, at
+// most once a second.
+func (b *Breaker) shadow(ai, sc, typ int) {
+	if c := b.shadowed[ai][sc][typ]; c != nil {
+		c.Inc()
+	}
+	now := b.nowNanos()
+	last := b.shadowLast.Load()
+	if now-last >= int64(time.Second) && b.shadowLast.CompareAndSwap(last, now) {
+		b.log.Info("shadow limit would refuse a request (not enforced)",
+			"action", string(s3api.Actions[ai]), "scope", scopeNames[sc], "type", typeNames[typ])
+	}
+}
+
+func (b *Breaker) nowNanos() int64 { return int64(time.Since(b.epoch)) }
+
+// gcraTake admits one request at now into the rate state tat (generic
+// cell rate algorithm: emission interval, tolerance) and advances it, or
+// reports how long until a request would conform.
+func gcraTake(tat *atomic.Int64, interval, tolerance, now int64) (ok bool, retry int64) {
+	for {
+		old := tat.Load()
+		t := max(old, now)
+		if t-now > tolerance {
+			return false, t - tolerance - now
+		}
+		if tat.CompareAndSwap(old, t+interval) {
+			return true, 0
+		}
+	}
 }
 
 func (b *Breaker) refuse(ai, scope, typ, reason int) error {
@@ -243,15 +386,36 @@ func (b *Breaker) refuse(ai, scope, typ, reason int) error {
 	return b.refusals[ai][scope][typ][reason]
 }
 
+// refuseOps returns the ops/s refusal whose retry hint is retry (ns),
+// rounded up to the millisecond.
+func (b *Breaker) refuseOps(ai, scope int, retry int64) error {
+	if c := b.throttled[ai][scope][typeOps]; c != nil {
+		c.Inc()
+	}
+	ms := min(max((retry+int64(time.Millisecond)-1)/int64(time.Millisecond), 1), maxRetryMillis)
+	cache := &b.opsRefusals[ai][scope][ms]
+	if e := cache.Load(); e != nil {
+		return e
+	}
+	e := *b.refusals[ai][scope][typeOps][reasonFull]
+	e.RetryAfter = time.Duration(ms) * time.Millisecond
+	cache.Store(&e)
+	return &e
+}
+
 // acquire counts one request of n bytes in sl if it fits lim. It returns
 // typ -1 on success, or the type and reason of the limit that refused it,
 // leaving sl unchanged.
-func acquire(sl *slot, lim actionLimits, n int64) (typ, reason int) {
+func acquire(sl *slot, lim *actionLimits, n int64) (typ, reason int) {
 	switch {
 	case lim.count == 0:
 		return typeCount, reasonBlocked
 	case lim.bytes == 0:
 		return typeBytes, reasonBlocked
+	case lim.ops == 0:
+		return typeOps, reasonBlocked
+	case lim.rate == 0:
+		return typeRate, reasonBlocked
 	case lim.bytes > 0 && n > lim.bytes:
 		return typeBytes, reasonTooLarge
 	}
@@ -313,26 +477,59 @@ func (b *Breaker) install(cfg *Config) *snapshot {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := compileSnapshot(cfg, b.counters)
-	// Forget the idle counters of buckets no longer configured. Counters
-	// with requests in flight stay, so a bucket removed and added back
+	// Forget the idle counters of names no longer configured. Counters
+	// with requests in flight stay, so a section removed and added back
 	// finds its load. (A request admitted through the old snapshot in the
 	// instant between this check and the swap is released against the
-	// forgotten counters; only that bucket's count can briefly read low.)
-	for name, c := range b.registry {
-		if _, ok := cfg.Buckets[name]; !ok && c.idle() {
-			delete(b.registry, name)
+	// forgotten counters; only that section's count can briefly read low.)
+	for sc, sections := range [numScopes]map[string]*Section{scopeBucket: cfg.Buckets, scopeUser: cfg.Users} {
+		for name, c := range b.registry[sc] {
+			if _, ok := sections[name]; !ok && c.idle() {
+				delete(b.registry[sc], name)
+			}
+		}
+	}
+	// Pacing buckets follow the new rates at once: transfers in progress
+	// take the new rate at their next quantum.
+	for ai := range numActions {
+		setPacer(&b.global[ai].slot, &s.global, ai)
+	}
+	for _, m := range s.named {
+		for _, e := range m {
+			for ai := range numActions {
+				setPacer(&e.counters[ai], &e.sectionLimits, ai)
+			}
 		}
 	}
 	b.snap.Store(s)
 	return s
 }
 
-// counters returns the persistent counters of bucket; b.mu must be held.
-func (b *Breaker) counters(bucket string) *bucketCounters {
-	c := b.registry[bucket]
+// setPacer creates or updates the pacing bucket of sl for the bytes/s
+// limit of sec; without one, an existing bucket becomes unlimited.
+func setPacer(sl *slot, sec *sectionLimits, ai int) {
+	rate := sec.limits[ai].rate
+	if !sec.enabled || sec.shadow {
+		rate = noLimit
+	}
+	p := sl.pacer.Load()
+	switch {
+	case rate > 0 && p == nil:
+		sl.pacer.Store(bandwidth.NewPacingBucket(rate, 0, nil))
+	case rate > 0:
+		p.SetRate(rate)
+	case p != nil:
+		p.SetRate(0) // unlimited
+	}
+}
+
+// counters returns the persistent counters of a bucket or user; b.mu
+// must be held.
+func (b *Breaker) counters(scope int, name string) *scopeCounters {
+	c := b.registry[scope][name]
 	if c == nil {
-		c = new(bucketCounters)
-		b.registry[bucket] = c
+		c = new(scopeCounters)
+		b.registry[scope][name] = c
 	}
 	return c
 }
@@ -365,7 +562,7 @@ func (b *Breaker) BucketInflight(action s3api.Action, bucket string) (count, byt
 		return 0, 0
 	}
 	b.mu.Lock()
-	c := b.registry[bucket]
+	c := b.registry[scopeBucket][bucket]
 	b.mu.Unlock()
 	if c == nil {
 		return 0, 0

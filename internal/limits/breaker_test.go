@@ -204,9 +204,9 @@ func TestBreakerAdmission(t *testing.T) {
 			// The counters hold exactly what was admitted.
 			var wantCount, wantBytes [numActions]int64
 			for _, tk := range tickets {
-				if tk.global != nil {
+				if tk.slots[scopeGlobal] != nil {
 					for ai := range numActions {
-						if tk.global == &b.global[ai].slot {
+						if tk.slots[scopeGlobal] == &b.global[ai].slot {
 							wantCount[ai]++
 							wantBytes[ai] += tk.bytes
 						}
@@ -347,14 +347,14 @@ func TestBreakerCountersSurviveReload(t *testing.T) {
 	if err := checkIdle(b); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(b.registry); got != 1 {
+	if got := len(b.registry[scopeBucket]); got != 1 {
 		t.Errorf("registry holds %d buckets, want 1", got)
 	}
 	// Removing the bucket forgets its idle counters.
 	if err := b.SetConfig(&Config{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(b.registry); got != 0 {
+	if got := len(b.registry[scopeBucket]); got != 0 {
 		t.Errorf("registry holds %d buckets after removal, want 0", got)
 	}
 }
@@ -421,9 +421,11 @@ func checkIdle(b *Breaker) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for name, c := range b.registry {
-		if !c.idle() {
-			return fmt.Errorf("bucket %s counters not idle: %+v", name, c)
+	for sc, m := range b.registry {
+		for name, c := range m {
+			if !c.idle() {
+				return fmt.Errorf("%s %s counters not idle: %+v", scopeNames[sc], name, c)
+			}
 		}
 	}
 	return nil

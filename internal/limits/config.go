@@ -13,36 +13,66 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/s3limit/s3limit/internal/s3api"
 )
 
-// Config is the circuit-breaker document (the seed's JSON format):
+// Config is the circuit-breaker document (the SeaweedFS JSON format,
+// extended with a users scope, rates and shadow sections):
 //
-//	{"global": {"enabled": true, "actions": {"Read:count": 500, "Write:bytes": 1073741824}},
-//	 "buckets": {"mybucket": {"enabled": true, "actions": {"Read:count": 100}}}}
+//	{"global":  {"enabled": true, "actions": {"Read:count": 500, "Read:ops/s": 2000}},
+//	 "buckets": {"backups": {"enabled": true, "actions": {"Write:bytes/s": 209715200}}},
+//	 "users":   {"alice": {"enabled": true, "shadow": true, "actions": {"Write:ops/s": 100}}}}
 //
+// A request must fit the section of its user (the identity's name;
+// "anonymous" for unsigned requests), of its bucket and the global one.
 // The zero Config has no limits.
 type Config struct {
 	Global  *Section            `json:"global,omitempty"`
 	Buckets map[string]*Section `json:"buckets,omitempty"`
+	Users   map[string]*Section `json:"users,omitempty"`
 }
 
-// Section is the global section or one bucket's section. A disabled
-// section keeps its limits but does not apply them.
+// Section is the global section, one bucket's or one user's. A disabled
+// section keeps its limits but does not apply them; a shadow section
+// evaluates and counts them but never refuses or slows a request.
 type Section struct {
 	Enabled bool `json:"enabled"`
+	Shadow  bool `json:"shadow,omitempty"`
 	// Actions maps "<Action>:<Type>" (e.g. "Write:bytes") to a limit:
 	// simultaneous requests for "count", simultaneous declared request
-	// bytes for "bytes". 0 blocks the action.
+	// bytes for "bytes", admitted requests per second for "ops/s", body
+	// bytes per second for "bytes/s" (shaped, not refused). 0 blocks the
+	// action.
 	Actions map[string]int64 `json:"actions,omitempty"`
 }
 
 // Limit types.
 const (
-	TypeCount = "count"
-	TypeBytes = "bytes"
+	TypeCount       = "count"
+	TypeBytes       = "bytes"
+	TypeOpsPerSec   = "ops/s"
+	TypeBytesPerSec = "bytes/s"
 )
+
+// maxUserName bounds the length of a user section's name.
+const maxUserName = 256
+
+// validUserName reports whether name may key a user section: the name of
+// an identity, non-empty, printable, at most maxUserName bytes.
+func validUserName(name string) bool {
+	if name == "" || len(name) > maxUserName || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
 
 // ConfigError is a configuration that cannot be used. Field names the
 // offending part of the document, e.g. `buckets.photos.actions."Read:cnt"`.
@@ -65,7 +95,7 @@ func (e *ConfigError) Error() string {
 func ParseKey(key string) (action, typ string, err error) {
 	a, t, ok := strings.Cut(key, ":")
 	if !ok {
-		return "", "", fmt.Errorf("action key %q must be <Action>:<count|bytes>", key)
+		return "", "", fmt.Errorf("action key %q must be <Action>:<count|bytes|ops/s|bytes/s>", key)
 	}
 	act, ok := s3api.ParseAction(a)
 	if !ok {
@@ -76,8 +106,12 @@ func ParseKey(key string) (action, typ string, err error) {
 		typ = TypeCount
 	case "bytes", "mb":
 		typ = TypeBytes
+	case "ops/s":
+		typ = TypeOpsPerSec
+	case "bytes/s":
+		typ = TypeBytesPerSec
 	default:
-		return "", "", fmt.Errorf("unknown limit type %q in %q (allowed: count, bytes)", t, key)
+		return "", "", fmt.Errorf("unknown limit type %q in %q (allowed: count, bytes, ops/s, bytes/s)", t, key)
 	}
 	action = string(act)
 	return action, typ, nil
@@ -87,6 +121,7 @@ func ParseKey(key string) (action, typ string, err error) {
 // writes int64 values as strings).
 type rawSection struct {
 	Enabled bool                `json:"enabled"`
+	Shadow  bool                `json:"shadow"`
 	Actions map[string]rawValue `json:"actions"`
 }
 
@@ -105,6 +140,7 @@ func (r *rawValue) UnmarshalJSON(b []byte) error {
 type rawConfig struct {
 	Global  *rawSection            `json:"global"`
 	Buckets map[string]*rawSection `json:"buckets"`
+	Users   map[string]*rawSection `json:"users"`
 }
 
 // ParseConfig parses and validates a circuit-breaker document. Empty or
@@ -125,29 +161,53 @@ func ParseConfig(data []byte) (*Config, error) {
 	}
 	cfg := &Config{}
 	if raw.Global != nil {
-		s, err := parseSection("", raw.Global)
+		s, err := parseSection(scopeGlobal, "", raw.Global)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Global = s
 	}
-	if len(raw.Buckets) > 0 {
-		cfg.Buckets = make(map[string]*Section, len(raw.Buckets))
-		for name, rs := range raw.Buckets {
-			if !s3api.AccessibleBucketName(name) {
-				return nil, &ConfigError{Field: sectionField(name), Reason: "invalid bucket name"}
-			}
-			if rs == nil {
-				return nil, &ConfigError{Field: sectionField(name), Reason: "section is null"}
-			}
-			s, err := parseSection(name, rs)
-			if err != nil {
-				return nil, err
-			}
-			cfg.Buckets[name] = s
-		}
+	var err error
+	if cfg.Buckets, err = parseSections(scopeBucket, raw.Buckets); err != nil {
+		return nil, err
+	}
+	if cfg.Users, err = parseSections(scopeUser, raw.Users); err != nil {
+		return nil, err
 	}
 	return cfg, nil
+}
+
+// parseSections parses the bucket or user sections.
+func parseSections(scope int, raw map[string]*rawSection) (map[string]*Section, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*Section, len(raw))
+	for name, rs := range raw {
+		if reason := checkSectionName(scope, name); reason != "" {
+			return nil, &ConfigError{Field: sectionField(scope, name), Reason: reason}
+		}
+		if rs == nil {
+			return nil, &ConfigError{Field: sectionField(scope, name), Reason: "section is null"}
+		}
+		s, err := parseSection(scope, name, rs)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = s
+	}
+	return out, nil
+}
+
+// checkSectionName returns why name cannot key a section of scope, or "".
+func checkSectionName(scope int, name string) string {
+	switch {
+	case scope == scopeBucket && !s3api.AccessibleBucketName(name):
+		return "invalid bucket name"
+	case scope == scopeUser && !validUserName(name):
+		return "invalid user name (an identity name: 1 to 256 printable characters)"
+	}
+	return ""
 }
 
 // decodeError describes a failure of the JSON decoder: a syntax error
@@ -165,7 +225,7 @@ func decodeError(err error) *ConfigError {
 		return &ConfigError{Reason: "not valid JSON: the document ends early"}
 	}
 	if msg, ok := strings.CutPrefix(err.Error(), "json: "); ok && strings.HasPrefix(msg, "unknown field") {
-		return &ConfigError{Reason: msg + ` (allowed: "global", "buckets"; in a section "enabled", "actions")`}
+		return &ConfigError{Reason: msg + ` (allowed: "global", "buckets", "users"; in a section "enabled", "shadow", "actions")`}
 	}
 	return &ConfigError{Reason: "not valid JSON: " + err.Error()}
 }
@@ -180,21 +240,24 @@ func jsonKind(k reflect.Kind) string {
 	return k.String()
 }
 
-// sectionField names a section in errors: "global" for bucket "", else
-// buckets."<bucket>".
-func sectionField(bucket string) string {
-	if bucket == "" {
-		return "global"
+// sectionField names a section in errors: "global", buckets."<bucket>" or
+// users."<user>".
+func sectionField(scope int, name string) string {
+	switch scope {
+	case scopeBucket:
+		return "buckets." + strconv.Quote(name)
+	case scopeUser:
+		return "users." + strconv.Quote(name)
 	}
-	return "buckets." + strconv.Quote(bucket)
+	return "global"
 }
 
-// parseSection parses the section of bucket ("" for the global one). Error
-// field names are built only on error: a file may hold many sections.
-func parseSection(bucket string, rs *rawSection) (*Section, error) {
-	s := &Section{Enabled: rs.Enabled, Actions: make(map[string]int64, len(rs.Actions))}
+// parseSection parses one section. Error field names are built only on
+// error: a file may hold many sections.
+func parseSection(scope int, name string, rs *rawSection) (*Section, error) {
+	s := &Section{Enabled: rs.Enabled, Shadow: rs.Shadow, Actions: make(map[string]int64, len(rs.Actions))}
 	for key, rv := range rs.Actions {
-		kf := func() string { return sectionField(bucket) + ".actions." + strconv.Quote(key) }
+		kf := func() string { return sectionField(scope, name) + ".actions." + strconv.Quote(key) }
 		ck := key
 		if _, _, ok := canonicalKeyIndex(key); !ok {
 			action, typ, err := ParseKey(key)
@@ -278,12 +341,14 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	for name, s := range c.Buckets {
-		if !s3api.AccessibleBucketName(name) {
-			return &ConfigError{Field: "buckets." + strconv.Quote(name), Reason: "invalid bucket name"}
-		}
-		if err := check("buckets."+strconv.Quote(name), s); err != nil {
-			return err
+	for scope, sections := range map[int]map[string]*Section{scopeBucket: c.Buckets, scopeUser: c.Users} {
+		for name, s := range sections {
+			if reason := checkSectionName(scope, name); reason != "" {
+				return &ConfigError{Field: sectionField(scope, name), Reason: reason}
+			}
+			if err := check(sectionField(scope, name), s); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -298,17 +363,24 @@ func (c *Config) Clone() *Config {
 	if c.Global != nil {
 		out.Global = c.Global.clone()
 	}
-	if c.Buckets != nil {
-		out.Buckets = make(map[string]*Section, len(c.Buckets))
-		for k, s := range c.Buckets {
-			out.Buckets[k] = s.clone()
-		}
+	out.Buckets = cloneSections(c.Buckets)
+	out.Users = cloneSections(c.Users)
+	return out
+}
+
+func cloneSections(in map[string]*Section) map[string]*Section {
+	if in == nil {
+		return nil
+	}
+	out := make(map[string]*Section, len(in))
+	for k, s := range in {
+		out[k] = s.clone()
 	}
 	return out
 }
 
 func (s *Section) clone() *Section {
-	c := &Section{Enabled: s.Enabled, Actions: make(map[string]int64, len(s.Actions))}
+	c := &Section{Enabled: s.Enabled, Shadow: s.Shadow, Actions: make(map[string]int64, len(s.Actions))}
 	for k, v := range s.Actions {
 		c.Actions[k] = v
 	}

@@ -90,7 +90,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"document not an object", `[1]`, "", "expected an object, got JSON array"},
 		{"unknown action", `{"global":{"actions":{"Delete:count":1}}}`, `global.actions."Delete:count"`, `unknown action "Delete"`},
 		{"unknown type", `{"global":{"actions":{"Read:GB":1}}}`, `global.actions."Read:GB"`, `unknown limit type "GB"`},
-		{"key without type", `{"global":{"actions":{"Read":1}}}`, `global.actions."Read"`, "must be <Action>:<count|bytes>"},
+		{"key without type", `{"global":{"actions":{"Read":1}}}`, `global.actions."Read"`, "must be <Action>:<count|bytes|ops/s|bytes/s>"},
 		{"negative", `{"buckets":{"abc":{"actions":{"Read:count":-1}}}}`, `buckets."abc".actions."Read:count"`, "not a non-negative integer"},
 		{"negative string", `{"global":{"actions":{"Read:count":"-5"}}}`, `global.actions."Read:count"`, "not a non-negative integer"},
 		{"fraction", `{"global":{"actions":{"Read:count":1.5}}}`, `global.actions."Read:count"`, "not a non-negative integer"},

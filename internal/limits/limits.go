@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/s3limit/s3limit/internal/metrics"
 	"github.com/s3limit/s3limit/internal/s3api"
 )
@@ -84,6 +86,9 @@ type Limits struct {
 	refusal *s3api.Error // SlowDown of the upload queue after UploadMaxWait
 
 	readAheadBytes atomic.Int64 // memory held by read-ahead of queued uploads
+	// shapeCounters[action][scope] are the bytes and wait counters of
+	// shaping, resolved once.
+	shapeCounters [numActions][numScopes][2]prometheus.Counter
 
 	// mu serialises Apply and file reloads, so the file and the
 	// configuration in force change together. It guards fileSum.
@@ -126,6 +131,7 @@ func New(opts Options) (*Limits, error) {
 		ThrottleStatus: opts.ThrottleStatus,
 		RetryAfter:     opts.RetryAfter,
 		Metrics:        opts.Metrics,
+		Logger:         log,
 	})
 	if err != nil {
 		return nil, err
@@ -150,6 +156,7 @@ func New(opts Options) (*Limits, error) {
 			throttled: opts.Metrics.Throttled(string(s3api.ActionWrite), metrics.ScopeUpload, "wait"),
 		},
 	}
+	l.shapeCounters = shapeCounterTable(opts.Metrics)
 	if opts.ConfigPath != "" {
 		data, exists, err := readConfigFile(opts.ConfigPath)
 		if err != nil {
@@ -312,13 +319,19 @@ func (l *Limits) InflightRequests(emit func(action string, n int64)) {
 
 // Limits reports the configured limits of enabled sections (metrics.Source).
 func (l *Limits) Limits(emit func(metrics.Limit)) {
-	l.breaker.snap.Load().eachLimit(func(scope int, bucket string, ai, typ int, v int64) {
-		emit(metrics.Limit{
+	l.breaker.snap.Load().eachLimit(func(scope int, name string, ai, typ int, v int64) {
+		lim := metrics.Limit{
 			Scope:  scopeNames[scope],
-			Bucket: bucket,
 			Action: string(s3api.Actions[ai]),
 			Type:   typeNames[typ],
 			Value:  v,
-		})
+		}
+		switch scope {
+		case scopeBucket:
+			lim.Bucket = name
+		case scopeUser:
+			lim.User = name
+		}
+		emit(lim)
 	})
 }

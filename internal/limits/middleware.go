@@ -22,9 +22,11 @@ var errUploadCanceled = s3api.ErrRequestTimeout.WithMessage("The request was can
 //     upload limiter's queue. An upload without a declared length gets 411
 //     MissingContentLength; one whose client leaves while queued is
 //     answered without reaching next.
-//  2. The circuit breaker admits the request or refuses it with SlowDown or
+//  2. The circuit breaker admits the request into its user's, bucket's and
+//     the global sections, or refuses it with SlowDown or
 //     RequestBytesExceed (written with s3api.WriteError).
-//  3. next serves it.
+//  3. next serves it; under a bytes/s limit its body bytes are paced
+//     (shape.go).
 //
 // Everything counted is released when next.ServeHTTP returns (the response
 // is completely written), on every path: an error response, a panic in
@@ -86,12 +88,23 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 			}
 			defer l.uploads.release(up)
 		}
-		ticket, err := l.breaker.Admit(info.Action, info.Bucket, info.Size)
+		user := ""
+		if info.Identity != nil {
+			user = info.Identity.Name
+		}
+		ticket, err := l.breaker.AdmitUser(info.Action, info.Bucket, user, info.Size)
 		if err != nil {
 			s3api.WriteError(w, r, err)
 			return
 		}
 		defer ticket.Release()
+		if ticket.Shaped() {
+			sh := l.newShaper(r.Context(), actionIndex(info.Action), &ticket)
+			w = &shapedWriter{ResponseWriter: w, sh: sh}
+			if info.Operation.Body() == s3api.BodyUpload && r.Body != nil && r.Body != http.NoBody {
+				r.Body = &shapedBody{ReadCloser: r.Body, sh: sh}
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }

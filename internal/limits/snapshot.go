@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sync"
+	"time"
 
 	"github.com/s3limit/s3limit/internal/s3api"
 )
@@ -15,86 +16,109 @@ const noLimit = -1
 type actionLimits struct {
 	count int64 // simultaneous requests
 	bytes int64 // simultaneous declared bytes
+	ops   int64 // admitted requests per second
+	rate  int64 // body bytes per second (shaped)
+	// GCRA parameters of ops: the emission interval and the tolerance
+	// (burst = one second of the rate, at least one request), in ns.
+	opsInterval, opsTolerance int64
 }
 
 // sectionLimits is a compiled Section.
 type sectionLimits struct {
-	enabled bool // enforce the limits (a disabled section only counts)
+	enabled bool // apply the limits (a disabled section only counts)
+	shadow  bool // evaluate and count, never refuse or slow
 	limits  [numActions]actionLimits
 }
 
-// bucketEntry is a bucket's compiled section and its persistent counters.
-type bucketEntry struct {
+// entry is a bucket's or a user's compiled section and its persistent
+// counters.
+type entry struct {
 	sectionLimits
-	counters *bucketCounters
+	counters *scopeCounters
 }
 
 // snapshot is an immutable compiled configuration. Nothing in it changes
 // after compileSnapshot returns, except the lazily computed ETag.
 type snapshot struct {
-	cfg     *Config // the source document; never modified
-	global  sectionLimits
-	buckets map[string]*bucketEntry // nil when no bucket has a section
+	cfg    *Config // the source document; never modified
+	global sectionLimits
+	// named are the bucket (scopeBucket) and user (scopeUser) sections;
+	// nil maps when there are none.
+	named [numScopes]map[string]*entry
 
 	etagOnce sync.Once
 	etagVal  string
 }
 
-// compileSnapshot compiles a valid cfg. counters supplies each bucket's
-// persistent counters; nil gives fresh ones (for the initial empty config).
-func compileSnapshot(cfg *Config, counters func(bucket string) *bucketCounters) *snapshot {
+// compileSnapshot compiles a valid cfg. counters supplies each named
+// section's persistent counters; nil gives fresh ones (for the initial
+// empty config).
+func compileSnapshot(cfg *Config, counters func(scope int, name string) *scopeCounters) *snapshot {
 	s := &snapshot{cfg: cfg}
 	if cfg.Global != nil {
 		s.global = compileSection(cfg.Global)
 	}
-	if len(cfg.Buckets) > 0 {
-		s.buckets = make(map[string]*bucketEntry, len(cfg.Buckets))
-		entries := make([]bucketEntry, len(cfg.Buckets))
+	for scope, sections := range [numScopes]map[string]*Section{scopeBucket: cfg.Buckets, scopeUser: cfg.Users} {
+		if len(sections) == 0 {
+			continue
+		}
+		m := make(map[string]*entry, len(sections))
+		entries := make([]entry, len(sections))
 		i := 0
-		for name, sec := range cfg.Buckets {
+		for name, sec := range sections {
 			e := &entries[i]
 			i++
 			e.sectionLimits = compileSection(sec)
 			if counters != nil {
-				e.counters = counters(name)
+				e.counters = counters(scope, name)
 			} else {
-				e.counters = new(bucketCounters)
+				e.counters = new(scopeCounters)
 			}
-			s.buckets[name] = e
+			m[name] = e
 		}
+		s.named[scope] = m
 	}
 	return s
 }
 
 func compileSection(sec *Section) sectionLimits {
-	l := sectionLimits{enabled: sec.Enabled}
+	l := sectionLimits{enabled: sec.Enabled, shadow: sec.Shadow}
 	for i := range l.limits {
-		l.limits[i] = actionLimits{count: noLimit, bytes: noLimit}
+		l.limits[i] = actionLimits{count: noLimit, bytes: noLimit, ops: noLimit, rate: noLimit}
 	}
 	for key, v := range sec.Actions {
 		ai, typ, ok := canonicalKeyIndex(key)
 		if !ok {
 			continue // Validate rejects such keys before compiling
 		}
-		if typ == typeCount {
-			l.limits[ai].count = v
-		} else {
-			l.limits[ai].bytes = v
+		al := &l.limits[ai]
+		switch typ {
+		case typeCount:
+			al.count = v
+		case typeBytes:
+			al.bytes = v
+		case typeOps:
+			al.ops = v
+			if v > 0 {
+				al.opsInterval = max(int64(time.Second)/v, 1)
+				al.opsTolerance = (max(v, 1) - 1) * al.opsInterval
+			}
+		case typeRate:
+			al.rate = v
 		}
 	}
 	return l
 }
 
-// canonicalKeyIndex maps "Read:count" ... "Admin:bytes" to table indices.
+// canonicalKeyIndex maps "Read:count" ... "Admin:bytes/s" to table indices.
 func canonicalKeyIndex(key string) (ai, typ int, ok bool) {
 	for i, a := range s3api.Actions {
 		n := len(a)
 		if len(key) > n && key[n] == ':' && key[:n] == string(a) {
-			switch key[n+1:] {
-			case TypeCount:
-				return i, typeCount, true
-			case TypeBytes:
-				return i, typeBytes, true
+			for t, name := range typeNames {
+				if key[n+1:] == name {
+					return i, t, true
+				}
 			}
 			return 0, 0, false
 		}
@@ -117,23 +141,24 @@ func etagOf(canonical []byte) string {
 }
 
 // eachLimit calls emit for every limit of every enabled section.
-func (s *snapshot) eachLimit(emit func(scope int, bucket string, ai, typ int, v int64)) {
-	section := func(scope int, bucket string, l *sectionLimits) {
+func (s *snapshot) eachLimit(emit func(scope int, name string, ai, typ int, v int64)) {
+	section := func(scope int, name string, l *sectionLimits) {
 		if !l.enabled {
 			return
 		}
 		for ai, al := range l.limits {
-			if al.count != noLimit {
-				emit(scope, bucket, ai, typeCount, al.count)
-			}
-			if al.bytes != noLimit {
-				emit(scope, bucket, ai, typeBytes, al.bytes)
+			for typ, v := range [numTypes]int64{typeCount: al.count, typeBytes: al.bytes, typeOps: al.ops, typeRate: al.rate} {
+				if v != noLimit {
+					emit(scope, name, ai, typ, v)
+				}
 			}
 		}
 	}
 	section(scopeGlobal, "", &s.global)
-	for name, e := range s.buckets {
-		section(scopeBucket, name, &e.sectionLimits)
+	for scope, m := range s.named {
+		for name, e := range m {
+			section(scope, name, &e.sectionLimits)
+		}
 	}
 }
 

@@ -33,6 +33,7 @@ const DefaultNamespace = "s3limit"
 const (
 	ScopeGlobal = "global" // a limit of the global section
 	ScopeBucket = "bucket" // a limit of one bucket's section
+	ScopeUser   = "user"   // a limit of one user's section
 	ScopeUpload = "upload" // the upload queue (type "wait": -concurrentUploadMaxWait)
 )
 
@@ -48,6 +49,9 @@ type Metrics struct {
 	duration   *prometheus.HistogramVec // action
 	uploadWait prometheus.Histogram
 	throttled  *prometheus.CounterVec // action, scope, type
+	shadowed   *prometheus.CounterVec // action, scope, type
+	shapedB    *prometheus.CounterVec // action, scope
+	shapedWait *prometheus.CounterVec // action, scope
 	reloadOK   prometheus.Counter
 	reloadFail prometheus.Counter
 
@@ -105,8 +109,20 @@ func New(namespace string) *Metrics {
 	})
 	m.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "s3", Name: "throttled_total",
-		Help: "Requests refused by a limit, by action, scope (global, bucket, upload) and type (count, bytes, wait).",
+		Help: "Requests refused by a limit, by action, scope (global, bucket, user, upload) and type (count, bytes, ops/s, bytes/s, wait).",
 	}, []string{"action", "scope", "type"})
+	m.shadowed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "shadow_refusals_total",
+		Help: "Requests a shadow section would have refused (not enforced), by action, scope (global, bucket, user) and type (count, bytes, ops/s, bytes/s).",
+	}, []string{"action", "scope", "type"})
+	m.shapedB = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "shaped_bytes_total",
+		Help: "Body bytes paced by a bytes/s limit, by action and scope.",
+	}, []string{"action", "scope"})
+	m.shapedWait = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "shaping_wait_seconds_total",
+		Help: "Time requests spent waiting for bandwidth of a bytes/s limit, by action and scope.",
+	}, []string{"action", "scope"})
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "s3", Name: "config_reloads_total",
 		Help: "Circuit-breaker configuration loads by result (success, failure).",
@@ -117,7 +133,7 @@ func New(namespace string) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.uploadWait, m.throttled, reloads,
+		m.requests, m.duration, m.uploadWait, m.throttled, m.shadowed, m.shapedB, m.shapedWait, reloads,
 		newStateCollector(m),
 	)
 	return m
@@ -179,6 +195,26 @@ func (m *Metrics) Throttled(action, scope, typ string) prometheus.Counter {
 		return nil
 	}
 	return m.throttled.WithLabelValues(action, scope, typ)
+}
+
+// Shadowed returns the counter of requests a shadow section would have
+// refused for action, by scope and type. Resolve it once; a nil *Metrics
+// returns nil.
+func (m *Metrics) Shadowed(action, scope, typ string) prometheus.Counter {
+	if m == nil {
+		return nil
+	}
+	return m.shadowed.WithLabelValues(action, scope, typ)
+}
+
+// Shaping returns the counters of body bytes paced and seconds waited
+// for bandwidth under the bytes/s limits of scope for action. Resolve
+// them once; a nil *Metrics returns nils.
+func (m *Metrics) Shaping(action, scope string) (bytes, waitSeconds prometheus.Counter) {
+	if m == nil {
+		return nil, nil
+	}
+	return m.shapedB.WithLabelValues(action, scope), m.shapedWait.WithLabelValues(action, scope)
 }
 
 // ObserveUploadWait records how long an admitted upload waited for

@@ -97,7 +97,7 @@ func TestStateFromSource(t *testing.T) {
 	}
 	m.SetSource(src)
 	want := `
-# HELP t_s3_circuit_breaker_limit Configured circuit-breaker limits of enabled sections (count: simultaneous requests, bytes: simultaneous declared bytes).
+# HELP t_s3_circuit_breaker_limit Configured circuit-breaker limits of enabled sections (count: simultaneous requests, bytes: simultaneous declared bytes, ops/s: requests per second, bytes/s: body bytes per second).
 # TYPE t_s3_circuit_breaker_limit gauge
 t_s3_circuit_breaker_limit{action="Read",bucket="",scope="global",type="count"} 500
 t_s3_circuit_breaker_limit{action="Write",bucket="photos",scope="bucket",type="bytes"} 1.073741824e+09

@@ -24,11 +24,12 @@ type UploadStats struct {
 
 // Limit is one configured circuit-breaker limit.
 type Limit struct {
-	Scope  string // ScopeGlobal or ScopeBucket
-	Bucket string // "" for ScopeGlobal
+	Scope  string // ScopeGlobal, ScopeBucket or ScopeUser
+	Bucket string // the bucket of ScopeBucket, else ""
+	User   string // the user of ScopeUser, else ""
 	Action string // "Read", "Write", ...
-	Type   string // "count" or "bytes"
-	Value  int64  // simultaneous requests or declared bytes; 0 blocks
+	Type   string // "count", "bytes", "ops/s" or "bytes/s"
+	Value  int64  // the limit; 0 blocks
 }
 
 // stateCollector turns the Source into gauges at scrape time, so the
@@ -38,7 +39,7 @@ type stateCollector struct {
 	m                        *Metrics
 	uploadCount, uploadBytes *prometheus.Desc
 	uploadWaiting, inflight  *prometheus.Desc
-	limit                    *prometheus.Desc
+	limit, userLimit         *prometheus.Desc
 }
 
 func newStateCollector(m *Metrics) *stateCollector {
@@ -55,8 +56,11 @@ func newStateCollector(m *Metrics) *stateCollector {
 			"Requests admitted by the circuit breaker whose response is not finished, by action.",
 			[]string{"action"}, nil),
 		limit: prometheus.NewDesc(name("circuit_breaker_limit"),
-			"Configured circuit-breaker limits of enabled sections (count: simultaneous requests, bytes: simultaneous declared bytes).",
+			"Configured circuit-breaker limits of enabled sections (count: simultaneous requests, bytes: simultaneous declared bytes, ops/s: requests per second, bytes/s: body bytes per second).",
 			[]string{"scope", "bucket", "action", "type"}, nil),
+		userLimit: prometheus.NewDesc(name("user_limit"),
+			"Configured limits of enabled user sections, by user, action and type (as circuit_breaker_limit).",
+			[]string{"user", "action", "type"}, nil),
 	}
 }
 
@@ -66,6 +70,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.uploadWaiting
 	ch <- c.inflight
 	ch <- c.limit
+	ch <- c.userLimit
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -87,6 +92,10 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(n), action)
 	})
 	src.Limits(func(l Limit) {
+		if l.Scope == ScopeUser {
+			ch <- prometheus.MustNewConstMetric(c.userLimit, prometheus.GaugeValue, float64(l.Value), l.User, l.Action, l.Type)
+			return
+		}
 		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(l.Value),
 			l.Scope, l.Bucket, l.Action, l.Type)
 	})

@@ -1,0 +1,180 @@
+package limits
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/s3limit/s3limit/bandwidth"
+	"github.com/s3limit/s3limit/internal/metrics"
+	"github.com/s3limit/s3limit/internal/s3api"
+)
+
+// Shaping: a bytes/s limit paces the body bytes a request moves — the
+// request body of an upload, the response body of a download or a
+// listing — through one pacing bucket per scope and action, shared by
+// every request of that scope (bandwidth.PacingBucket: FIFO, so
+// concurrent transfers share the rate evenly). Bytes pass in quanta of
+// about 20 ms of the lowest rate; a request waits for its quantum on each
+// of its scopes' buckets before the quantum moves. A response sent from a
+// file or a socket still goes through sendfile or splice: each quantum is
+// handed on as an io.LimitedReader of the source, never copied through
+// user space for pacing. The counts of the ticket are held meanwhile, so
+// count and bytes limits still hold for a request being shaped.
+
+// minShapeQuantum keeps quanta from shrinking to a few bytes at low rates.
+const minShapeQuantum = 4 << 10
+
+// shaper paces one request's body bytes.
+type shaper struct {
+	ctx    context.Context
+	pacers [numScopes]*bandwidth.PacingBucket
+	bytes  [numScopes]prometheus.Counter
+	wait   [numScopes]prometheus.Counter
+}
+
+func (l *Limits) newShaper(ctx context.Context, ai int, t *Ticket) *shaper {
+	sh := &shaper{ctx: ctx, pacers: t.pacers}
+	for sc, p := range t.pacers {
+		if p != nil {
+			sh.bytes[sc], sh.wait[sc] = l.shapeCounters[ai][sc][0], l.shapeCounters[ai][sc][1]
+		}
+	}
+	return sh
+}
+
+// quantum is the most bytes to move before the next wait.
+func (sh *shaper) quantum() int64 {
+	q := int64(0)
+	for _, p := range sh.pacers {
+		if p == nil {
+			continue
+		}
+		if pq := p.Quantum(); pq > 0 && (q == 0 || pq < q) {
+			q = pq
+		}
+	}
+	if q == 0 {
+		return 1 << 20 // every bucket unlimited just now
+	}
+	return max(q, minShapeQuantum)
+}
+
+// pace waits until n bytes may move under every bucket.
+func (sh *shaper) pace(n int64) error {
+	for sc, p := range sh.pacers {
+		if p == nil {
+			continue
+		}
+		start := time.Now()
+		if err := p.WaitN(sh.ctx, n); err != nil {
+			return err
+		}
+		if c := sh.bytes[sc]; c != nil {
+			c.Add(float64(n))
+		}
+		if d := time.Since(start); d > time.Millisecond {
+			if c := sh.wait[sc]; c != nil {
+				c.Add(d.Seconds())
+			}
+		}
+	}
+	return nil
+}
+
+// shapedBody paces reads of a request body.
+type shapedBody struct {
+	io.ReadCloser
+	sh *shaper
+}
+
+func (b *shapedBody) Read(p []byte) (int, error) {
+	if q := b.sh.quantum(); int64(len(p)) > q {
+		p = p[:q]
+	}
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		// Pay after the read, for what was read: the next read waits.
+		if perr := b.sh.pace(int64(n)); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return n, err
+}
+
+// shapedWriter paces the bytes of a response. It stays transparent:
+// Unwrap reaches the connection, ReadFrom keeps sendfile and splice.
+type shapedWriter struct {
+	http.ResponseWriter
+	sh *shaper
+}
+
+func (w *shapedWriter) Write(p []byte) (int, error) {
+	var written int
+	for len(p) > 0 {
+		n := min(int64(len(p)), w.sh.quantum())
+		if err := w.sh.pace(n); err != nil {
+			return written, err
+		}
+		m, err := w.ResponseWriter.Write(p[:n])
+		written += m
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
+}
+
+func (w *shapedWriter) ReadFrom(r io.Reader) (int64, error) {
+	dst, ok := w.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(writerOnly{w}, r)
+	}
+	// The pieces wrap what a caller's LimitedReader wraps, so that
+	// sendfile and splice, which look through one LimitedReader, still see
+	// the file or socket.
+	src, remaining := r, int64(-1)
+	if lr, ok := r.(*io.LimitedReader); ok {
+		src, remaining = lr.R, lr.N
+		defer func() { lr.N = remaining }()
+	}
+	var total int64
+	for remaining != 0 {
+		piece := w.sh.quantum()
+		if remaining > 0 {
+			piece = min(piece, remaining)
+		}
+		if err := w.sh.pace(piece); err != nil {
+			return total, err
+		}
+		n, err := dst.ReadFrom(&io.LimitedReader{R: src, N: piece})
+		total += n
+		if remaining > 0 {
+			remaining -= n
+		}
+		if err != nil || n < piece {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (w *shapedWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+func (w *shapedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type writerOnly struct{ io.Writer }
+
+// shapeCounterTable resolves the shaping counters once.
+func shapeCounterTable(m *metrics.Metrics) (t [numActions][numScopes][2]prometheus.Counter) {
+	for ai, a := range s3api.Actions {
+		for sc := range numScopes {
+			t[ai][sc][0], t[ai][sc][1] = m.Shaping(string(a), scopeNames[sc])
+		}
+	}
+	return t
+}
