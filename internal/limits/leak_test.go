@@ -68,12 +68,13 @@ func (b *chaosBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestNoLeakUnderChaos sends a few thousand requests with random client
 // aborts, slow bodies, backend errors, panics and stalls through a real
-// loopback server, then checks that every counter and gauge is back to 0.
+// loopback server, with rates and shaping on, then checks that every
+// counter and gauge is back to 0.
 func TestNoLeakUnderChaos(t *testing.T) {
 	m := metrics.New("leak")
 	l := newLimits(t, Options{ConcurrentUploadLimitBytes: 64 << 10, ConcurrentFileUploadLimit: 4, Metrics: m},
-		`{"global":{"enabled":true,"actions":{"Read:count":6,"Write:bytes":98304,"List:count":3}},
-		  "buckets":{"hot":{"enabled":true,"actions":{"Write:count":3,"Read:count":2,"Write:bytes":40000}},
+		`{"global":{"enabled":true,"actions":{"Read:count":6,"Write:bytes":98304,"List:count":3,"Read:ops/s":400,"Read:bytes/s":8388608}},
+		  "buckets":{"hot":{"enabled":true,"actions":{"Write:count":3,"Read:count":2,"Write:bytes":40000,"Write:bytes/s":4194304,"List:ops/s":50}},
 		             "cold":{"enabled":false,"actions":{"Read:count":0}}}}`)
 	backend := &chaosBackend{}
 	srv := httptest.NewUnstartedServer(chaosClassify(l.Middleware(backend)))
