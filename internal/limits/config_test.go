@@ -34,6 +34,21 @@ func TestParseConfig(t *testing.T) {
 			want: &Config{Global: &Section{Enabled: true, Actions: map[string]int64{"Read:count": 500, "Write:bytes": 1073741824}}},
 		},
 		{
+			name: "users, rates and shadow sections",
+			in: `{"global":{"enabled":true,"actions":{"Read:count":500,"Read:ops/s":2000,"Read:bytes/s":1073741824}},
+			      "buckets":{"backups":{"enabled":true,"actions":{"Write:bytes/s":209715200}}},
+			      "users":{"alice":{"enabled":true,"actions":{"Write:OPS/S":100,"Write:count":4}},
+			               "anonymous":{"enabled":true,"shadow":true,"actions":{"Read:ops/s":"10"}}}}`,
+			want: &Config{
+				Global:  &Section{Enabled: true, Actions: map[string]int64{"Read:count": 500, "Read:ops/s": 2000, "Read:bytes/s": 1073741824}},
+				Buckets: map[string]*Section{"backups": {Enabled: true, Actions: map[string]int64{"Write:bytes/s": 209715200}}},
+				Users: map[string]*Section{
+					"alice":     {Enabled: true, Actions: map[string]int64{"Write:ops/s": 100, "Write:count": 4}},
+					"anonymous": {Enabled: true, Shadow: true, Actions: map[string]int64{"Read:ops/s": 10}},
+				},
+			},
+		},
+		{
 			// A gateway reaches buckets made under the legacy us-east-1
 			// rules; they can have limits too.
 			name: "legacy bucket name",
@@ -102,6 +117,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{"duplicate after canonicalisation", `{"global":{"actions":{"Read:count":1,"read:Count":2}}}`, "", `duplicates "Read:count"`},
 		{"invalid bucket name", `{"buckets":{"my/bucket":{"enabled":true}}}`, `buckets."my/bucket"`, "invalid bucket name"},
 		{"null bucket section", `{"buckets":{"abc":null}}`, `buckets."abc"`, "section is null"},
+		{"rate type typo", `{"global":{"actions":{"Read:ops/m":1}}}`, `global.actions."Read:ops/m"`, `unknown limit type "ops/m"`},
+		{"negative rate", `{"users":{"alice":{"actions":{"Write:ops/s":-3}}}}`, `users."alice".actions."Write:ops/s"`, "not a non-negative integer"},
+		{"empty user name", `{"users":{"":{"enabled":true}}}`, `users.""`, "invalid user name"},
+		{"control character in user name", `{"users":{"a\u0007b":{"enabled":true}}}`, `users."a\ab"`, "invalid user name"},
+		{"null user section", `{"users":{"alice":null}}`, `users."alice"`, "section is null"},
+		{"shadow not a bool", `{"users":{"alice":{"shadow":"yes"}}}`, "users.shadow", "expected true or false"},
+		{"unknown scope", `{"tenants":{}}`, "", `unknown field "tenants"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
