@@ -74,6 +74,8 @@ type Breaker struct {
 	throttled   [numActions][numScopes][numTypes]prometheus.Counter
 	shadowed    [numActions][numScopes][numTypes]prometheus.Counter
 	shadowLast  atomic.Int64 // ns since epoch of the last shadow log line
+	metrics     *metrics.Metrics
+	waiting     [numScopes]atomic.Int64 // requests waiting for room, by scope
 }
 
 // Indices of the compiled tables.
@@ -114,12 +116,16 @@ type slot struct {
 	tat   atomic.Int64 // ops/s: theoretical arrival time, ns since epoch
 	// pacer shapes bytes/s; nil until the scope has had a bytes/s limit.
 	pacer atomic.Pointer[bandwidth.PacingBucket]
+	// waitq holds the requests waiting for room (wait.go); waiting is
+	// its length, read on the hot path without the queue's lock.
+	waitq   atomic.Pointer[waitQueue]
+	waiting atomic.Int64
 }
 
 // paddedSlot keeps the heavily shared global slots on separate cache lines.
 type paddedSlot struct {
 	slot
-	_ [64 - 32]byte
+	_ [64 - 48]byte
 }
 
 // scopeCounters are one bucket's or user's slots, indexed by action.
@@ -152,7 +158,7 @@ func NewBreaker(opts BreakerOptions) (*Breaker, error) {
 	if retry == 0 {
 		retry = DefaultRetryAfter
 	}
-	b := &Breaker{epoch: time.Now(), log: opts.Logger}
+	b := &Breaker{epoch: time.Now(), log: opts.Logger, metrics: opts.Metrics}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -220,6 +226,9 @@ func (t *Ticket) Release() {
 			if t.bytes != 0 {
 				s.bytes.Add(-t.bytes)
 			}
+			if s.waiting.Load() > 0 {
+				s.wake()
+			}
 		}
 	}
 	*t = Ticket{}
@@ -261,6 +270,12 @@ func (b *Breaker) Admit(action s3api.Action, bucket string, size int64) (Ticket,
 // blocks. A shadow section counts and reports what it would refuse, and
 // refuses nothing.
 func (b *Breaker) AdmitUser(action s3api.Action, bucket, user string, size int64) (Ticket, error) {
+	return b.admit(action, bucket, user, size, nil)
+}
+
+// admit is AdmitUser that, when bl is not nil, reports in it the limit
+// that refused the request if its section lets requests wait.
+func (b *Breaker) admit(action s3api.Action, bucket, user string, size int64, bl *blocked) (Ticket, error) {
 	ai := actionIndex(action)
 	if ai < 0 {
 		return Ticket{}, nil
@@ -272,16 +287,16 @@ func (b *Breaker) AdmitUser(action s3api.Action, bucket, user string, size int64
 	t := Ticket{bytes: size}
 	now := int64(-1) // read once, when a rate needs it
 	if e := s.named[scopeUser][user]; e != nil && user != "" {
-		if err := b.admitIn(&t, scopeUser, &e.counters[ai], &e.sectionLimits, ai, size, &now); err != nil {
+		if err := b.admitIn(&t, scopeUser, &e.counters[ai], &e.sectionLimits, ai, size, &now, bl); err != nil {
 			return Ticket{}, err
 		}
 	}
 	if e := s.named[scopeBucket][bucket]; e != nil && bucket != "" {
-		if err := b.admitIn(&t, scopeBucket, &e.counters[ai], &e.sectionLimits, ai, size, &now); err != nil {
+		if err := b.admitIn(&t, scopeBucket, &e.counters[ai], &e.sectionLimits, ai, size, &now, bl); err != nil {
 			return Ticket{}, err
 		}
 	}
-	if err := b.admitIn(&t, scopeGlobal, &b.global[ai].slot, &s.global, ai, size, &now); err != nil {
+	if err := b.admitIn(&t, scopeGlobal, &b.global[ai].slot, &s.global, ai, size, &now, bl); err != nil {
 		return Ticket{}, err
 	}
 	return t, nil
@@ -289,7 +304,7 @@ func (b *Breaker) AdmitUser(action s3api.Action, bucket, user string, size int64
 
 // admitIn admits the request into one scope's slot, or gives back what t
 // holds and returns the refusal.
-func (b *Breaker) admitIn(t *Ticket, sc int, sl *slot, sec *sectionLimits, ai int, size int64, now *int64) error {
+func (b *Breaker) admitIn(t *Ticket, sc int, sl *slot, sec *sectionLimits, ai int, size int64, now *int64, bl *blocked) error {
 	lim := &sec.limits[ai]
 	switch {
 	case !sec.enabled:
@@ -297,8 +312,24 @@ func (b *Breaker) admitIn(t *Ticket, sc int, sl *slot, sec *sectionLimits, ai in
 	case sec.shadow:
 		b.shadowAdmit(sl, lim, sc, ai, size, now)
 	default:
-		if typ, re := acquire(sl, lim, size); typ >= 0 {
+		typ, re := -1, 0
+		if sec.wait > 0 && sl.waiting.Load() > 0 && (bl == nil || bl.woken != sl) {
+			// Others are waiting for room here: queue behind them.
+			typ, re = typeCount, reasonFull
+			if lim.count == noLimit {
+				typ = typeBytes
+			}
+		} else {
+			typ, re = acquire(sl, lim, size)
+		}
+		if typ >= 0 {
 			t.giveBack()
+			if bl != nil && sec.wait > 0 && re == reasonFull {
+				// The caller waits; it counts the refusal if the wait
+				// ends without room.
+				bl.sl, bl.wait, bl.sc, bl.ai, bl.typ = sl, sec.wait, sc, ai, typ
+				return b.refusals[ai][sc][typ][re]
+			}
 			return b.refuse(ai, sc, typ, re)
 		}
 		t.slots[sc] = sl

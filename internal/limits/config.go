@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -41,6 +42,10 @@ type Config struct {
 type Section struct {
 	Enabled bool `json:"enabled"`
 	Shadow  bool `json:"shadow,omitempty"`
+	// Wait is how long a request over one of the section's count or
+	// bytes limits waits for room, first come first served, before it is
+	// refused; 0 refuses at once. Written "5s" in the file.
+	Wait Duration `json:"wait,omitempty"`
 	// Actions maps "<Action>:<Type>" (e.g. "Write:bytes") to a limit:
 	// simultaneous requests for "count", simultaneous declared request
 	// bytes for "bytes", admitted requests per second for "ops/s", body
@@ -56,6 +61,33 @@ const (
 	TypeOpsPerSec   = "ops/s"
 	TypeBytesPerSec = "bytes/s"
 )
+
+// Duration is a time.Duration written in the file as a Go duration string
+// ("5s", "1m30s").
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("expected a duration such as \"5s\", got %s", b)
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || v < 0 {
+		return fmt.Errorf("expected a non-negative duration such as \"5s\", got %q", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// maxWait bounds a section's wait: a request should not wait longer than
+// clients wait for an answer.
+const maxWait = 10 * time.Minute
 
 // maxUserName bounds the length of a user section's name.
 const maxUserName = 256
@@ -122,6 +154,7 @@ func ParseKey(key string) (action, typ string, err error) {
 type rawSection struct {
 	Enabled bool                `json:"enabled"`
 	Shadow  bool                `json:"shadow"`
+	Wait    json.RawMessage     `json:"wait"`
 	Actions map[string]rawValue `json:"actions"`
 }
 
@@ -225,7 +258,7 @@ func decodeError(err error) *ConfigError {
 		return &ConfigError{Reason: "not valid JSON: the document ends early"}
 	}
 	if msg, ok := strings.CutPrefix(err.Error(), "json: "); ok && strings.HasPrefix(msg, "unknown field") {
-		return &ConfigError{Reason: msg + ` (allowed: "global", "buckets", "users"; in a section "enabled", "shadow", "actions")`}
+		return &ConfigError{Reason: msg + ` (allowed: "global", "buckets", "users"; in a section "enabled", "shadow", "wait", "actions")`}
 	}
 	return &ConfigError{Reason: "not valid JSON: " + err.Error()}
 }
@@ -256,6 +289,14 @@ func sectionField(scope int, name string) string {
 // error: a file may hold many sections.
 func parseSection(scope int, name string, rs *rawSection) (*Section, error) {
 	s := &Section{Enabled: rs.Enabled, Shadow: rs.Shadow, Actions: make(map[string]int64, len(rs.Actions))}
+	if len(rs.Wait) > 0 && string(rs.Wait) != "null" {
+		if err := s.Wait.UnmarshalJSON(rs.Wait); err != nil {
+			return nil, &ConfigError{Field: sectionField(scope, name) + ".wait", Reason: err.Error()}
+		}
+		if time.Duration(s.Wait) > maxWait {
+			return nil, &ConfigError{Field: sectionField(scope, name) + ".wait", Reason: fmt.Sprintf("%v is longer than the longest wait, %v", time.Duration(s.Wait), maxWait)}
+		}
+	}
 	for key, rv := range rs.Actions {
 		kf := func() string { return sectionField(scope, name) + ".actions." + strconv.Quote(key) }
 		ck := key
@@ -322,6 +363,9 @@ func (c *Config) Validate() error {
 		if s == nil {
 			return &ConfigError{Field: field, Reason: "section is null"}
 		}
+		if s.Wait < 0 || time.Duration(s.Wait) > maxWait {
+			return &ConfigError{Field: field + ".wait", Reason: fmt.Sprintf("must be between 0 and %v", maxWait)}
+		}
 		for k, v := range s.Actions {
 			a, t, err := ParseKey(k)
 			if err != nil {
@@ -380,7 +424,7 @@ func cloneSections(in map[string]*Section) map[string]*Section {
 }
 
 func (s *Section) clone() *Section {
-	c := &Section{Enabled: s.Enabled, Shadow: s.Shadow, Actions: make(map[string]int64, len(s.Actions))}
+	c := &Section{Enabled: s.Enabled, Shadow: s.Shadow, Wait: s.Wait, Actions: make(map[string]int64, len(s.Actions))}
 	for k, v := range s.Actions {
 		c.Actions[k] = v
 	}

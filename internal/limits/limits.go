@@ -317,6 +317,14 @@ func (l *Limits) InflightRequests(emit func(action string, n int64)) {
 	}
 }
 
+// LimitWaiting reports the requests waiting for room, by scope
+// (metrics.Source).
+func (l *Limits) LimitWaiting(emit func(scope string, n int64)) {
+	for sc := range numScopes {
+		emit(scopeNames[sc], l.breaker.waiting[sc].Load())
+	}
+}
+
 // Limits reports the configured limits of enabled sections (metrics.Source).
 func (l *Limits) Limits(emit func(metrics.Limit)) {
 	l.breaker.snap.Load().eachLimit(func(scope int, name string, ai, typ int, v int64) {

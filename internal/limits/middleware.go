@@ -23,8 +23,9 @@ var errUploadCanceled = s3api.ErrRequestTimeout.WithMessage("The request was can
 //     MissingContentLength; one whose client leaves while queued is
 //     answered without reaching next.
 //  2. The circuit breaker admits the request into its user's, bucket's and
-//     the global sections, or refuses it with SlowDown or
-//     RequestBytesExceed (written with s3api.WriteError).
+//     the global sections (waiting for room where a section says so), or
+//     refuses it with SlowDown or RequestBytesExceed (written with
+//     s3api.WriteError).
 //  3. next serves it; under a bytes/s limit its body bytes are paced
 //     (shape.go).
 //
@@ -92,7 +93,7 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 		if info.Identity != nil {
 			user = info.Identity.Name
 		}
-		ticket, err := l.breaker.AdmitUser(info.Action, info.Bucket, user, info.Size)
+		ticket, err := l.breaker.AdmitWait(r.Context(), info.Action, info.Bucket, user, info.Size)
 		if err != nil {
 			s3api.WriteError(w, r, err)
 			return

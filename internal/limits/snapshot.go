@@ -27,6 +27,7 @@ type actionLimits struct {
 type sectionLimits struct {
 	enabled bool // apply the limits (a disabled section only counts)
 	shadow  bool // evaluate and count, never refuse or slow
+	wait    time.Duration
 	limits  [numActions]actionLimits
 }
 
@@ -82,7 +83,7 @@ func compileSnapshot(cfg *Config, counters func(scope int, name string) *scopeCo
 }
 
 func compileSection(sec *Section) sectionLimits {
-	l := sectionLimits{enabled: sec.Enabled, shadow: sec.Shadow}
+	l := sectionLimits{enabled: sec.Enabled, shadow: sec.Shadow, wait: time.Duration(sec.Wait)}
 	for i := range l.limits {
 		l.limits[i] = actionLimits{count: noLimit, bytes: noLimit, ops: noLimit, rate: noLimit}
 	}

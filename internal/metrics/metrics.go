@@ -48,10 +48,11 @@ type Metrics struct {
 	requests   *prometheus.CounterVec   // action, status, bucket
 	duration   *prometheus.HistogramVec // action
 	uploadWait prometheus.Histogram
-	throttled  *prometheus.CounterVec // action, scope, type
-	shadowed   *prometheus.CounterVec // action, scope, type
-	shapedB    *prometheus.CounterVec // action, scope
-	shapedWait *prometheus.CounterVec // action, scope
+	throttled  *prometheus.CounterVec   // action, scope, type
+	shadowed   *prometheus.CounterVec   // action, scope, type
+	shapedB    *prometheus.CounterVec   // action, scope
+	shapedWait *prometheus.CounterVec   // action, scope
+	limitWait  *prometheus.HistogramVec // scope
 	reloadOK   prometheus.Counter
 	reloadFail prometheus.Counter
 
@@ -123,6 +124,11 @@ func New(namespace string) *Metrics {
 		Namespace: namespace, Subsystem: "s3", Name: "shaping_wait_seconds_total",
 		Help: "Time requests spent waiting for bandwidth of a bytes/s limit, by action and scope.",
 	}, []string{"action", "scope"})
+	m.limitWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "limit_wait_seconds",
+		Help:    "Time requests waited for room under a count or bytes limit of a section with a wait, by scope (admitted or not).",
+		Buckets: durations,
+	}, []string{"scope"})
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "s3", Name: "config_reloads_total",
 		Help: "Circuit-breaker configuration loads by result (success, failure).",
@@ -133,7 +139,7 @@ func New(namespace string) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.uploadWait, m.throttled, m.shadowed, m.shapedB, m.shapedWait, reloads,
+		m.requests, m.duration, m.uploadWait, m.throttled, m.shadowed, m.shapedB, m.shapedWait, m.limitWait, reloads,
 		newStateCollector(m),
 	)
 	return m
@@ -215,6 +221,15 @@ func (m *Metrics) Shaping(action, scope string) (bytes, waitSeconds prometheus.C
 		return nil, nil
 	}
 	return m.shapedB.WithLabelValues(action, scope), m.shapedWait.WithLabelValues(action, scope)
+}
+
+// ObserveLimitWait records how long a request waited for room under a
+// limit of scope.
+func (m *Metrics) ObserveLimitWait(scope string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.limitWait.WithLabelValues(scope).Observe(d.Seconds())
 }
 
 // ObserveUploadWait records how long an admitted upload waited for

@@ -18,6 +18,8 @@ type fakeSource struct {
 	limits   []Limit
 }
 
+func (f *fakeSource) LimitWaiting(func(string, int64)) {}
+
 func (f *fakeSource) Uploads() UploadStats { return f.up }
 
 func (f *fakeSource) InflightRequests(emit func(string, int64)) {

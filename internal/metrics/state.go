@@ -13,6 +13,9 @@ type Source interface {
 	InflightRequests(emit func(action string, n int64))
 	// Limits calls emit once per configured limit of every enabled section.
 	Limits(emit func(Limit))
+	// LimitWaiting calls emit once per scope with the number of requests
+	// waiting for room under a limit of that scope.
+	LimitWaiting(emit func(scope string, n int64))
 }
 
 // UploadStats is the state of the upload limiter.
@@ -40,6 +43,7 @@ type stateCollector struct {
 	uploadCount, uploadBytes *prometheus.Desc
 	uploadWaiting, inflight  *prometheus.Desc
 	limit, userLimit         *prometheus.Desc
+	limitWaiting             *prometheus.Desc
 }
 
 func newStateCollector(m *Metrics) *stateCollector {
@@ -58,6 +62,8 @@ func newStateCollector(m *Metrics) *stateCollector {
 		limit: prometheus.NewDesc(name("circuit_breaker_limit"),
 			"Configured circuit-breaker limits of enabled sections (count: simultaneous requests, bytes: simultaneous declared bytes, ops/s: requests per second, bytes/s: body bytes per second).",
 			[]string{"scope", "bucket", "action", "type"}, nil),
+		limitWaiting: prometheus.NewDesc(name("limit_waiting"),
+			"Requests waiting for room under a count or bytes limit, by scope.", []string{"scope"}, nil),
 		userLimit: prometheus.NewDesc(name("user_limit"),
 			"Configured limits of enabled user sections, by user, action and type (as circuit_breaker_limit).",
 			[]string{"user", "action", "type"}, nil),
@@ -71,6 +77,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.inflight
 	ch <- c.limit
 	ch <- c.userLimit
+	ch <- c.limitWaiting
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -90,6 +97,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	src.InflightRequests(func(action string, n int64) {
 		ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(n), action)
+	})
+	src.LimitWaiting(func(scope string, n int64) {
+		ch <- prometheus.MustNewConstMetric(c.limitWaiting, prometheus.GaugeValue, float64(n), scope)
 	})
 	src.Limits(func(l Limit) {
 		if l.Scope == ScopeUser {

@@ -132,3 +132,41 @@ func TestBucketBandwidthShaping(t *testing.T) {
 		t.Errorf("shaped bytes %v, want at least the 1 MiB download", got)
 	}
 }
+
+// TestWaitInsteadOfRefusing: "at most 2 uploads to backups" with a wait
+// slows clients down instead of failing them: ten parallel uploads all
+// succeed, never more than two at once.
+func TestWaitInsteadOfRefusing(t *testing.T) {
+	s, g := startGated(t, servertest.Options{})
+	c := s.Client()
+	ctx := context.Background()
+	createBucket(t, c, "backups")
+	if _, err := s.Limits().Apply(&limits.Config{Buckets: map[string]*limits.Section{
+		"backups": {Enabled: true, Wait: limits.Duration(10 * time.Second), Actions: map[string]int64{"Write:count": 2}},
+	}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	var done []<-chan error
+	for i := range 10 {
+		done = append(done, goPut(ctx, c, "backups", "hold/"+strconv.Itoa(i), []byte("backup")))
+	}
+	for range 10 {
+		g.await(t)
+		if n, _ := s.Limits().Breaker().BucketInflight("Write", "backups"); n > 2 {
+			t.Fatalf("%d uploads in flight, limit 2", n)
+		}
+		g.releaseOne(t)
+	}
+	for i, d := range done {
+		if err := result(t, d); err != nil {
+			t.Fatalf("upload %d failed instead of waiting: %v", i, err)
+		}
+	}
+	m := scrape(t, s)
+	if got := m.sum("s3limit_s3_throttled_total"); got != 0 {
+		t.Errorf("%v refusals, want none", got)
+	}
+	if got := m.value("s3limit_s3_limit_wait_seconds_count", "scope", "bucket"); got < 1 {
+		t.Errorf("no waits recorded (%v)", got)
+	}
+}
