@@ -47,14 +47,6 @@ func (p peer) acked() (int64, bool) {
 	return st.acked, ok
 }
 
-// canTell reports whether gone and acked have answers on this platform.
-func (p peer) canTell() bool {
-	if p.tcp == nil {
-		return false
-	}
-	_, ok := tcpState(p.tcp)
-	return ok
-}
 
 // tcpInfo is the part of the kernel's TCP_INFO the server uses.
 type tcpInfo struct {
