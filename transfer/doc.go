@@ -9,10 +9,11 @@
 // transfer it runs shares them:
 //
 //	m, err := transfer.NewManager(client, transfer.Config{MaxBandwidth: 4 << 20})
-//	f := m.Upload(ctx, file, "bucket", "key", transfer.WithSubscribers(progress))
-//	res, err := f.Result()
-//	...
-//	m.Shutdown(ctx, false)
+//	if err != nil {
+//		return err
+//	}
+//	defer m.Shutdown(ctx)
+//	res, err := m.Upload(ctx, file, "bucket", "key").Result()
 //
 // Upload and Download return a Future at once. Subscribers receive
 // OnQueued, OnProgress (bytes on the wire, negative when a failed attempt
@@ -38,7 +39,7 @@
 //   - Throttling (SlowDown, RequestBytesExceed and similar codes, HTTP 429
 //     and 503): up to 30 attempts per request.
 //   - Transient failures (other 5xx, a connection that fails, a response
-//     body that breaks off): up to Config.NumDownloadAttempts attempts. A
+//     body that breaks off): up to Config.MaxAttempts attempts. A
 //     broken GET resumes from the last byte received.
 //   - Anything else (4xx, a failure of the caller's reader or writer,
 //     cancellation) is final.
@@ -59,7 +60,7 @@
 // # Cancellation
 //
 // Cancelling the context given to Upload or Download, calling
-// Future.Cancel, or Shutdown(ctx, true) stops a transfer promptly; a
+// Future.Cancel, or Manager.Close stops a transfer promptly; a
 // multipart upload is then aborted on the server with a fresh context, so
 // no parts are left behind.
 package transfer

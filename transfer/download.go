@@ -20,7 +20,7 @@ import (
 // replaced during the download fails it rather than mixing versions.
 //
 // A GET whose body breaks off is resumed from the last byte received, up
-// to NumDownloadAttempts times. w may be written concurrently at distinct
+// to MaxAttempts times. w may be written concurrently at distinct
 // offsets (an *os.File is fine); it is not truncated, so a destination
 // file should be created empty. Use DownloadStream for a destination
 // that is not an io.WriterAt.
@@ -75,7 +75,7 @@ func (d *downloader) run(ctx context.Context, write func(p []byte, at int64) err
 	m := d.m
 	var size int64
 	var version string
-	err := m.call(ctx, "HeadObject", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	err := m.call(ctx, "HeadObject", m.cfg.MaxAttempts, func(actx context.Context) error {
 		out, err := m.client.HeadObject(actx, &s3.HeadObjectInput{
 			Bucket: aws.String(d.f.bucket),
 			Key:    aws.String(d.f.key),
@@ -191,7 +191,7 @@ func (d *downloader) get(ctx context.Context, off, n int64, ranged bool, write f
 	bufp := m.copyBuf()
 	defer m.putCopyBuf(bufp)
 	buf := *bufp
-	return m.call(ctx, op, m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	return m.call(ctx, op, m.cfg.MaxAttempts, func(actx context.Context) error {
 		in := &s3.GetObjectInput{
 			Bucket:  aws.String(d.f.bucket),
 			Key:     aws.String(d.f.key),

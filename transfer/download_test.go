@@ -131,12 +131,12 @@ func numGets(size int) int {
 	return numParts(int64(size), 5*MiB)
 }
 
-func TestDownloadGivesUpAfterNumDownloadAttempts(t *testing.T) {
+func TestDownloadGivesUpAfterMaxAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := newFakeS3()
 		fake.put("b/k", pattern(2*MiB, 1))
 		fake.readCut, fake.cutsLeft = 1000, 100
-		m := newTestManager(t, fake.client(), Config{NumDownloadAttempts: 4})
+		m := newTestManager(t, fake.client(), Config{MaxAttempts: 4})
 		var w bufferAt
 		_, err := m.Download(context.Background(), "b", "k", &w).Result()
 		if err == nil || !strings.Contains(err.Error(), "after 4 attempts") {

@@ -27,7 +27,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer m.Shutdown(ctx, false)
+	defer m.Shutdown(ctx)
 
 	f, err := os.Open("/tmp/large_file.dat")
 	if err != nil {
@@ -70,7 +70,7 @@ func ExampleWithSubscribers() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer m.Shutdown(ctx, false)
+	defer m.Shutdown(ctx)
 
 	f, err := os.Open("/tmp/test_file.dat")
 	if err != nil {
@@ -95,7 +95,7 @@ func ExampleManager_Download() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer m.Shutdown(ctx, false)
+	defer m.Shutdown(ctx)
 
 	out, err := os.Create("/tmp/downloaded.dat")
 	if err != nil {
@@ -121,7 +121,7 @@ func ExampleManager_DownloadStream() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer m.Shutdown(ctx, false)
+	defer m.Shutdown(ctx)
 	if _, err := m.DownloadStream(ctx, "my-bucket", "log.txt", os.Stdout).Result(); err != nil {
 		log.Fatal(err)
 	}
@@ -130,11 +130,11 @@ func ExampleManager_DownloadStream() {
 // Two managers (for example for two endpoints) under one 10 MiB/s cap.
 func ExampleConfig_sharedBucket() {
 	shared := bandwidth.NewPacingBucket(10<<20, 0, nil)
-	a, err := transfer.NewManager(s3.New(s3.Options{Region: "us-east-1"}), transfer.Config{Bucket: shared})
+	a, err := transfer.NewManager(s3.New(s3.Options{Region: "us-east-1"}), transfer.Config{BandwidthLimiter: shared})
 	if err != nil {
 		log.Fatal(err)
 	}
-	b, err := transfer.NewManager(s3.New(s3.Options{Region: "eu-west-1"}), transfer.Config{Bucket: shared})
+	b, err := transfer.NewManager(s3.New(s3.Options{Region: "eu-west-1"}), transfer.Config{BandwidthLimiter: shared})
 	if err != nil {
 		log.Fatal(err)
 	}

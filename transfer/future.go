@@ -130,7 +130,9 @@ func (f *Future) Done() <-chan struct{} { return f.done }
 
 // Result waits for the transfer to finish and returns its outcome. A
 // cancelled transfer returns an error that matches context.Canceled (or
-// ErrShutdown after a cancelling Shutdown).
+// ErrClosed after Manager.Close). A multipart upload that failed or was
+// cancelled has been aborted on the server by the time Result returns; if
+// the abort itself failed, the error also holds an *AbortError.
 func (f *Future) Result() (Result, error) {
 	<-f.done
 	return f.res, f.err

@@ -12,23 +12,23 @@ import (
 	"github.com/s3limit/s3limit/bandwidth"
 )
 
-// ErrShutdown is the cause of transfers stopped by Shutdown(ctx, true) and
-// the error of transfers submitted after Shutdown.
-var ErrShutdown = errors.New("transfer: manager is shut down")
+// ErrClosed is the cause of transfers stopped by Close and the error of
+// transfers submitted after Shutdown or Close.
+var ErrClosed = errors.New("transfer: manager is closed")
 
 // Manager runs uploads and downloads against one S3 client under one
 // bandwidth budget and one adaptive request window. Create it with
-// NewManager; its methods are safe for concurrent use. Call Shutdown when
-// done with it.
+// NewManager; its methods are safe for concurrent use. Call Shutdown (wait
+// for the transfers) or Close (cancel them) when done with it.
 type Manager struct {
 	client *s3.Client
-	cfg    Config           // resolved: no zero fields but MaxBandwidth and Bucket
+	cfg    Config           // resolved: no zero fields but MaxBandwidth and BandwidthLimiter
 	bucket bandwidth.Bucket // nil: unlimited
 	gov    *governor
 	bufs   *bufferPool
 	int64n func(int64) int64 // jitter source; nil = math/rand/v2
 
-	ctx  context.Context // ends with ErrShutdown on a cancelling Shutdown
+	ctx  context.Context // ends with ErrClosed on Close
 	stop context.CancelCauseFunc
 
 	mu     sync.Mutex // guards closed and the Add side of active
@@ -57,7 +57,7 @@ func NewManager(client *s3.Client, cfg Config) (*Manager, error) {
 	m := &Manager{
 		client: client,
 		cfg:    cfg,
-		bucket: cfg.Bucket,
+		bucket: cfg.BandwidthLimiter,
 		gov:    newGovernor(cfg.MaxConcurrency),
 		bufs:   newBufferPool(cfg.MaxConcurrency),
 	}
@@ -106,18 +106,34 @@ func (m *Manager) Stats() Stats {
 }
 
 // Shutdown stops the manager from accepting transfers and waits for the
-// ones in progress. With cancel true it first cancels them (cause
-// ErrShutdown; multipart uploads are aborted on the server). It returns
-// ctx's error if ctx ends before every transfer has finished; the
-// transfers then keep running (or keep winding down) in the background.
-// Calling Shutdown more than once is allowed.
-func (m *Manager) Shutdown(ctx context.Context, cancel bool) error {
+// ones in progress to finish. It returns ctx's error if ctx ends first;
+// the transfers then keep running in the background (call Close to stop
+// them). Calling Shutdown more than once, or after Close, is allowed.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.refuseNew()
+	return m.wait(ctx)
+}
+
+// Close stops the manager from accepting transfers, cancels the ones in
+// progress (their error matches ErrClosed) and waits until they have
+// wound down: when Close returns, every multipart upload they had begun
+// has been aborted on the server (or has reported an AbortError). Each
+// abort is bounded by its own 30 s timeout. Calling Close more than once
+// is allowed.
+func (m *Manager) Close() error {
+	m.refuseNew()
+	m.stop(ErrClosed)
+	return m.wait(context.Background())
+}
+
+func (m *Manager) refuseNew() {
 	m.mu.Lock()
 	m.closed = true
 	m.mu.Unlock()
-	if cancel {
-		m.stop(ErrShutdown)
-	}
+}
+
+// wait waits for every transfer to finish, or for ctx to end.
+func (m *Manager) wait(ctx context.Context) error {
 	idle := make(chan struct{})
 	go func() {
 		m.active.Wait()
@@ -150,8 +166,8 @@ func (m *Manager) start(ctx context.Context, kind Kind, bucket, key string, o op
 		s.OnQueued(f)
 	}
 	if closed {
-		cancel(ErrShutdown)
-		f.finish(Result{Bucket: bucket, Key: key}, m.wrapErr(f, ErrShutdown))
+		cancel(ErrClosed)
+		f.finish(Result{Bucket: bucket, Key: key}, m.wrapErr(f, ErrClosed))
 		return f
 	}
 	unlink := context.AfterFunc(m.ctx, func() { cancel(context.Cause(m.ctx)) })

@@ -46,7 +46,7 @@ type submitFunc func(num int32, body *partReader, size int64, done func())
 func (u *uploader) multipart(ctx context.Context, feed func(ctx context.Context, submit submitFunc) (int64, error)) (Result, error) {
 	m := u.m
 	var uploadID string
-	err := m.call(ctx, "CreateMultipartUpload", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	err := m.call(ctx, "CreateMultipartUpload", m.cfg.MaxAttempts, func(actx context.Context) error {
 		out, err := m.client.CreateMultipartUpload(actx, &s3.CreateMultipartUploadInput{
 			Bucket:      aws.String(u.f.bucket),
 			Key:         aws.String(u.f.key),
@@ -134,7 +134,7 @@ func (u *uploader) multipart(ctx context.Context, feed func(ctx context.Context,
 func (u *uploader) uploadPart(ctx context.Context, uploadID string, num int32, src *partReader, size int64) (string, error) {
 	m := u.m
 	var etag string
-	err := m.call(ctx, fmt.Sprintf("UploadPart %d", num), m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	err := m.call(ctx, fmt.Sprintf("UploadPart %d", num), m.cfg.MaxAttempts, func(actx context.Context) error {
 		if _, err := src.Seek(0, io.SeekStart); err != nil {
 			return &fatalError{err}
 		}
@@ -162,7 +162,7 @@ func (u *uploader) complete(ctx context.Context, uploadID string, parts []types.
 		return int(aws.ToInt32(a.PartNumber) - aws.ToInt32(b.PartNumber))
 	})
 	var out *s3.CompleteMultipartUploadOutput
-	err := m.call(ctx, "CompleteMultipartUpload", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	err := m.call(ctx, "CompleteMultipartUpload", m.cfg.MaxAttempts, func(actx context.Context) error {
 		var err error
 		out, err = m.client.CompleteMultipartUpload(actx, &s3.CompleteMultipartUploadInput{
 			Bucket:          aws.String(u.f.bucket),
@@ -189,7 +189,7 @@ func (u *uploader) abort(ctx context.Context, uploadID string) error {
 	m := u.m
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	return m.call(actx, "AbortMultipartUpload", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	return m.call(actx, "AbortMultipartUpload", m.cfg.MaxAttempts, func(actx context.Context) error {
 		_, err := m.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
 			Bucket:   aws.String(u.f.bucket),
 			Key:      aws.String(u.f.key),

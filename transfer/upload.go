@@ -134,7 +134,7 @@ type uploader struct {
 func (u *uploader) put(ctx context.Context, src *partReader, size int64) (Result, error) {
 	m := u.m
 	var out *s3.PutObjectOutput
-	err := m.call(ctx, "PutObject", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	err := m.call(ctx, "PutObject", m.cfg.MaxAttempts, func(actx context.Context) error {
 		if _, err := src.Seek(0, io.SeekStart); err != nil {
 			return &fatalError{err}
 		}

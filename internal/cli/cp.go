@@ -189,7 +189,7 @@ func runCp(ctx context.Context, env *Env, args []string) error {
 	}
 	c := &copier{env: env, client: client, m: m, rep: rep, contentType: f.contentType}
 	failed := runJobs(ctx, c, jobs, tcfg.MaxConcurrency, !f.quiet && !dst.stdio())
-	m.Shutdown(context.WithoutCancel(ctx), true)
+	m.Close()
 	rep.close()
 
 	switch {
