@@ -24,6 +24,7 @@ type Manager struct {
 	client *s3.Client
 	cfg    Config           // resolved: no zero fields but MaxBandwidth and BandwidthLimiter
 	bucket bandwidth.Bucket // nil: unlimited
+	step   int              // most bytes per paced read; see paceStep
 	gov    *governor
 	bufs   *bufferPool
 	int64n func(int64) int64 // jitter source; nil = math/rand/v2
@@ -62,11 +63,19 @@ func NewManager(client *s3.Client, cfg Config) (*Manager, error) {
 		bufs:   newBufferPool(cfg.MaxConcurrency),
 	}
 	if m.bucket == nil && cfg.MaxBandwidth > 0 {
-		m.bucket = bandwidth.NewPacingBucket(cfg.MaxBandwidth, 0, cfg.Clock)
+		m.bucket = bandwidth.NewPacingBucket(cfg.MaxBandwidth, ownBurst(cfg.MaxBandwidth), cfg.Clock)
 	}
+	m.step = paceStep(m.bucket, cfg.MaxBandwidth)
 	m.ctx, m.stop = context.WithCancelCause(context.Background())
 	return m, nil
 }
+
+// ownBurst is the idle credit of the manager's own pacing bucket: 20 ms
+// of the rate, one pacing step. With each read paid for before it is
+// sent, the bytes on the wire over any interval T are at most
+// rate·(T + 20 ms) plus the step in hand, so rate·(T + 40 ms), however
+// many requests run at once.
+func ownBurst(rate int64) int64 { return max(rate/50, 1) }
 
 // Stats is a snapshot of a manager's request window and counters.
 type Stats struct {
