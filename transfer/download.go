@@ -89,7 +89,7 @@ func (d *downloader) run(ctx context.Context, write func(p []byte, at int64) err
 		return nil
 	})
 	if err != nil {
-		return Result{}, err
+		return Result{}, asNotFound(err, d.f.bucket, d.f.key, "")
 	}
 	d.f.setSize(size)
 	res := Result{Size: size, ETag: d.etag, VersionID: version}

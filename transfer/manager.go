@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/s3limit/s3limit/bandwidth"
 )
 
@@ -21,7 +19,7 @@ var ErrClosed = errors.New("transfer: manager is closed")
 // NewManager; its methods are safe for concurrent use. Call Shutdown (wait
 // for the transfers) or Close (cancel them) when done with it.
 type Manager struct {
-	client *s3.Client
+	client Client
 	cfg    Config           // resolved: no zero fields but MaxBandwidth and BandwidthLimiter
 	bucket bandwidth.Bucket // nil: unlimited
 	step   int              // most bytes per paced read; see paceStep
@@ -41,15 +39,16 @@ type Manager struct {
 	copyBufs sync.Pool // of *[]byte, for response bodies
 }
 
-// NewManager returns a Manager that sends requests through client. The
-// manager sets, per request, its own retry policy (the client's retryer
-// is bypassed so that throttling is handled here), request checksums only
-// when S3 requires them (so a body is not read an extra time for a CRC),
-// and an HTTP client wrapper that paces request and response bodies.
-// Invalid cfg fields are reported as errors wrapping ErrInvalidConfig.
-func NewManager(client *s3.Client, cfg Config) (*Manager, error) {
+// NewManager returns a Manager that sends requests through client,
+// usually an *s3.Client. The manager sets, per request, its own retry
+// policy (the client's retryer is bypassed so that throttling is handled
+// here), request checksums only when S3 requires them (so a body is not
+// read an extra time for a CRC), and an HTTP client wrapper that paces
+// request and response bodies; see Client. Invalid cfg fields are
+// reported as errors wrapping ErrInvalidConfig.
+func NewManager(client Client, cfg Config) (*Manager, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil *s3.Client", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: nil Client", ErrInvalidConfig)
 	}
 	cfg, err := cfg.resolved()
 	if err != nil {
@@ -200,9 +199,16 @@ func (m *Manager) start(ctx context.Context, kind Kind, bucket, key string, o op
 	return f
 }
 
+// wrapErr names the transfer in err: "transfer: upload s3://b/k: ...",
+// or "transfer: download: not found: s3://b/k" when err already names
+// the transfer's own object.
 func (m *Manager) wrapErr(f *Future, err error) error {
 	if err == nil {
 		return nil
+	}
+	var nf *NotFoundError
+	if errors.As(err, &nf) && !nf.NoBucket && nf.Bucket == f.bucket && nf.Key == f.key {
+		return fmt.Errorf("transfer: %s: %w", f.kind, err)
 	}
 	return fmt.Errorf("transfer: %s s3://%s/%s: %w", f.kind, f.bucket, f.key, err)
 }
