@@ -173,8 +173,15 @@ func TestDownloadMissingObject(t *testing.T) {
 	m := newTestManager(t, newFakeS3().client(), Config{})
 	var w bufferAt
 	_, err := m.Download(context.Background(), "b", "nope", &w).Result()
-	if err == nil || !strings.Contains(err.Error(), "HeadObject") || !strings.Contains(err.Error(), "s3://b/nope") {
-		t.Fatalf("error = %v", err)
+	if want := "transfer: download: not found: s3://b/nope"; err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+	var nf *NotFoundError
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &nf) || nf.Key != "nope" {
+		t.Fatalf("error %v does not match ErrNotFound / *NotFoundError", err)
+	}
+	if st := m.Stats(); st.Retries != 0 {
+		t.Fatalf("404 retried: %+v", st)
 	}
 }
 

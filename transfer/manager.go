@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/s3limit/s3limit/bandwidth"
 )
@@ -30,13 +31,20 @@ type Manager struct {
 	ctx  context.Context // ends with ErrClosed on Close
 	stop context.CancelCauseFunc
 
-	mu     sync.Mutex // guards closed and the Add side of active
+	mu     sync.Mutex // guards closed, the Add side of active and watchers, markFinished
 	closed bool
 	active sync.WaitGroup
 	nact   atomic.Int64
 
 	retries  atomic.Int64
 	copyBufs sync.Pool // of *[]byte, for response bodies
+
+	tally tally // every transfer since NewManager
+	// finished ends once the manager is closed and its transfers are
+	// done; progress watchers then make their last call.
+	finished     context.Context
+	markFinished context.CancelFunc
+	watchers     sync.WaitGroup
 }
 
 // NewManager returns a Manager that sends requests through client,
@@ -66,7 +74,46 @@ func NewManager(client Client, cfg Config) (*Manager, error) {
 	}
 	m.step = paceStep(m.bucket, cfg.MaxBandwidth)
 	m.ctx, m.stop = context.WithCancelCause(context.Background())
+	m.finished, m.markFinished = context.WithCancel(context.Background())
 	return m, nil
+}
+
+// WatchProgress calls fn every interval with a snapshot of all the
+// manager's transfers since NewManager (Total counts their sizes, Objects
+// the transfers), until ctx ends, or until Shutdown or Close has seen
+// every transfer finish: then fn is called a last time with Done set,
+// before Shutdown or Close returns. It returns at once. Calls are never
+// concurrent. An interval of zero or less is an error.
+func (m *Manager) WatchProgress(ctx context.Context, interval time.Duration, fn func(Progress)) error {
+	if interval <= 0 {
+		return fmt.Errorf("transfer: WatchProgress interval %v is not positive", interval)
+	}
+	if fn == nil {
+		return errors.New("transfer: WatchProgress needs a function")
+	}
+	clock := m.cfg.Clock
+	pm := newProgressMeter(&m.tally, clock.Now())
+	m.mu.Lock() // orders Add before wait's Wait
+	if m.finished.Err() != nil {
+		m.mu.Unlock()
+		fn(pm.snapshot(clock.Now(), true))
+		return nil
+	}
+	m.watchers.Add(1)
+	m.mu.Unlock()
+	wctx, cancel := context.WithCancel(ctx)
+	unlink := context.AfterFunc(m.finished, cancel)
+	go func() {
+		defer m.watchers.Done()
+		defer unlink()
+		for clock.Sleep(wctx, interval) == nil {
+			fn(pm.snapshot(clock.Now(), false))
+		}
+		if m.finished.Err() != nil {
+			fn(pm.snapshot(clock.Now(), true))
+		}
+	}()
+	return nil
 }
 
 // ownBurst is the idle credit of the manager's own pacing bucket: 20 ms
@@ -140,11 +187,17 @@ func (m *Manager) refuseNew() {
 	m.mu.Unlock()
 }
 
-// wait waits for every transfer to finish, or for ctx to end.
+// wait waits for every transfer to finish (and then for the progress
+// watchers' last calls), or for ctx to end. The manager must refuse new
+// transfers already.
 func (m *Manager) wait(ctx context.Context) error {
 	idle := make(chan struct{})
 	go func() {
 		m.active.Wait()
+		m.mu.Lock()
+		m.markFinished()
+		m.mu.Unlock()
+		m.watchers.Wait()
 		close(idle)
 	}()
 	select {
@@ -159,7 +212,17 @@ func (m *Manager) wait(ctx context.Context) error {
 // goroutine.
 func (m *Manager) start(ctx context.Context, kind Kind, bucket, key string, o options,
 	run func(ctx context.Context, f *Future) (Result, error)) *Future {
-	f := newFuture(kind, bucket, key, o.subs)
+	tallies := []*tally{&m.tally}
+	if o.group != nil {
+		tallies = append(tallies, o.group)
+	}
+	var pw *progressWatch
+	if o.progressFn != nil {
+		own := &tally{}
+		tallies = append(tallies, own)
+		pw = m.watch(own, o.progressEvery, o.progressFn)
+	}
+	f := newFuture(kind, bucket, key, o.subs, tallies...)
 	m.mu.Lock()
 	closed := m.closed
 	if !closed {
@@ -173,16 +236,28 @@ func (m *Manager) start(ctx context.Context, kind Kind, bucket, key string, o op
 	for _, s := range f.subs {
 		s.OnQueued(f)
 	}
+	end := func(res Result, err error) {
+		res.Bucket, res.Key = bucket, key
+		err = m.wrapErr(f, err)
+		f.settle(err)
+		if pw != nil {
+			pw.stop()
+		}
+		f.finish(res, err)
+	}
 	if closed {
 		cancel(ErrClosed)
-		f.finish(Result{Bucket: bucket, Key: key}, m.wrapErr(f, ErrClosed))
+		end(Result{}, ErrClosed)
 		return f
 	}
 	unlink := context.AfterFunc(m.ctx, func() { cancel(context.Cause(m.ctx)) })
 	go func() {
 		defer m.active.Done()
 		var res Result
-		err := validateTarget(bucket, key)
+		err := o.err
+		if err == nil {
+			err = validateTarget(bucket, key)
+		}
 		if err == nil {
 			res, err = run(tctx, f)
 		}
@@ -191,9 +266,8 @@ func (m *Manager) start(ctx context.Context, kind Kind, bucket, key string, o op
 			// Report why the transfer stopped, not what the stop broke.
 			err = context.Cause(tctx)
 		}
-		res.Bucket, res.Key = bucket, key
 		m.nact.Add(-1)
-		f.finish(res, m.wrapErr(f, err))
+		end(res, err)
 		cancel(context.Canceled)
 	}()
 	return f
