@@ -263,7 +263,6 @@ func submitSections(ctx context.Context, submit submitFunc, ra io.ReaderAt, base
 	return size, nil
 }
 
-
 // exactReader passes through a body declared (WithSize) to hold want
 // bytes, and fails if it holds fewer or more.
 type exactReader struct {
