@@ -189,6 +189,13 @@ func (s *fakeS3) serve(r *http.Request, body []byte) *http.Response {
 		sum := md5.Sum(body)
 		resp := xmlResponse(http.StatusOK, "")
 		resp.Header.Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
+		// S3 answers with the checksum the request carried (unverified
+		// here).
+		for name, v := range r.Header {
+			if strings.HasPrefix(strings.ToLower(name), "x-amz-checksum-") {
+				resp.Header[name] = v
+			}
+		}
 		return resp
 	case r.Method == http.MethodPost && q.Has("uploadId"):
 		op("CompleteMultipartUpload")

@@ -106,9 +106,7 @@ func (m *Manager) WatchProgress(ctx context.Context, interval time.Duration, fn 
 	go func() {
 		defer m.watchers.Done()
 		defer unlink()
-		for clock.Sleep(wctx, interval) == nil {
-			fn(pm.snapshot(clock.Now(), false))
-		}
+		tick(wctx, clock, pm.start, interval, func(now time.Time) { fn(pm.snapshot(now, false)) })
 		if m.finished.Err() != nil {
 			fn(pm.snapshot(clock.Now(), true))
 		}

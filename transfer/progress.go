@@ -233,12 +233,27 @@ func (m *Manager) watch(t *tally, interval time.Duration, fn func(Progress)) *pr
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			for clock.Sleep(ctx, interval) == nil {
-				fn(w.pm.snapshot(clock.Now(), false))
-			}
+			tick(ctx, clock, w.pm.start, interval, func(now time.Time) { fn(w.pm.snapshot(now, false)) })
 		}()
 	}
 	return w
+}
+
+// tick calls fn at start + k·interval for k = 1, 2, ... until ctx ends;
+// a call that overruns skips the ticks it missed, so the schedule does
+// not drift by the time fn takes.
+func tick(ctx context.Context, clock interface {
+	Now() time.Time
+	Sleep(context.Context, time.Duration) error
+}, start time.Time, interval time.Duration, fn func(now time.Time)) {
+	next := start.Add(interval)
+	for clock.Sleep(ctx, next.Sub(clock.Now())) == nil {
+		now := clock.Now()
+		fn(now)
+		for !next.After(now) {
+			next = next.Add(interval)
+		}
+	}
 }
 
 // stop ends the periodic calls and makes the final one.
