@@ -186,9 +186,9 @@ func TestUploadOptionsReachEveryRequest(t *testing.T) {
 // creates the object.
 func TestUploadServerSideEncryption(t *testing.T) {
 	for _, tc := range []struct {
-		name         string
-		opt          Option
-		sse, kmsKey  string
+		name        string
+		opt         Option
+		sse, kmsKey string
 	}{
 		{"SSE-S3", WithSSES3(), "AES256", ""},
 		{"SSE-KMS default key", WithSSEKMS(""), "aws:kms", ""},
@@ -252,7 +252,7 @@ func TestWithRequestShapesEveryRequest(t *testing.T) {
 			seen["create"]++
 			in.ObjectLockLegalHoldStatus = types.ObjectLockLegalHoldStatusOn
 			in.StorageClass = types.StorageClassGlacierIr // overrides WithStorageClass
-			in.Bucket = ptr("elsewhere")                   // set back by the manager
+			in.Bucket = ptr("elsewhere")                  // set back by the manager
 		case *s3.UploadPartInput:
 			seen["part"]++
 			in.Key = ptr("other-key")
