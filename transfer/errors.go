@@ -64,3 +64,14 @@ func asNotFound(err error, bucket, key, version string) error {
 	}
 	return err
 }
+
+// asNoBucket returns err as a *NotFoundError if S3 said the bucket does
+// not exist, and err otherwise.
+func asNoBucket(err error, bucket string) error {
+	var apiErr smithy.APIError
+	var nf *NotFoundError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchBucket" && !errors.As(err, &nf) {
+		return &NotFoundError{Bucket: bucket, NoBucket: true, Err: err}
+	}
+	return err
+}

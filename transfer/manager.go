@@ -278,6 +278,7 @@ func (m *Manager) wrapErr(f *Future, err error) error {
 	if err == nil {
 		return nil
 	}
+	err = asNoBucket(err, f.bucket)
 	var nf *NotFoundError
 	if errors.As(err, &nf) && !nf.NoBucket && nf.Bucket == f.bucket && nf.Key == f.key {
 		return fmt.Errorf("transfer: %s: %w", f.kind, err)
