@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"mime"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,22 +88,11 @@ func (m *Manager) UploadDirectory(ctx context.Context, dir, bucket, prefix strin
 	if err != nil {
 		return DirectoryResult{}, fmt.Errorf("transfer: %s: %w", where, err)
 	}
-	guess := o.contentType == ""
 	for i := range items {
 		it := &items[i]
 		path, key := it.res.Path, it.res.Key
 		it.run = func(ctx context.Context, opts []Option) (Result, error) {
-			f, err := os.Open(path)
-			if err != nil {
-				return Result{}, err
-			}
-			defer f.Close()
-			if guess {
-				if ct := mime.TypeByExtension(filepath.Ext(path)); ct != "" {
-					opts = append(opts, WithContentType(ct))
-				}
-			}
-			return m.Upload(ctx, f, bucket, key, opts...).Result()
+			return m.UploadFile(ctx, path, bucket, key, opts...).Result()
 		}
 	}
 	return m.runDirectory(ctx, where, items, opts, o)
@@ -142,7 +130,7 @@ func (m *Manager) DownloadDirectory(ctx context.Context, bucket, prefix, dir str
 		res.Path = filepath.Join(dir, local)
 		path := res.Path
 		return dirItem{res: res, run: func(ctx context.Context, opts []Option) (Result, error) {
-			return m.downloadFile(ctx, bucket, key, path, opts)
+			return m.DownloadFile(ctx, bucket, key, path, opts...).Result()
 		}}
 	})
 	if err != nil {
@@ -281,32 +269,6 @@ func localPath(rel string) (string, bool) {
 		return "", false
 	}
 	return filepath.Clean(local), true
-}
-
-// downloadFile downloads into a temporary file next to path and renames
-// it into place once complete.
-func (m *Manager) downloadFile(ctx context.Context, bucket, key, path string, opts []Option) (Result, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Result{}, err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.part")
-	if err != nil {
-		return Result{}, err
-	}
-	res, err := m.Download(ctx, bucket, key, tmp, opts...).Result()
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		if err = os.Chmod(tmp.Name(), 0o644); err == nil {
-			err = os.Rename(tmp.Name(), path)
-		}
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return res, err
 }
 
 // runDirectory runs the planned items, a bounded number at a time, and

@@ -103,7 +103,7 @@ type progressSum struct {
 }
 
 func (p *progressSum) OnProgress(_ *transfer.Future, n int64) { p.n.Add(n) }
-func (p *progressSum) total() int64                            { return p.n.Load() }
+func (p *progressSum) total() int64                           { return p.n.Load() }
 
 func TestE2EDelete(t *testing.T) {
 	_, c := startServer(t, servertest.Options{}, "bkt")

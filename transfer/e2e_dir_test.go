@@ -181,11 +181,13 @@ func TestE2EDirectoryErrors(t *testing.T) {
 }
 
 // Many small objects share the cap through a real server, up and down:
-// 250 files of 64 KiB at 8 MiB/s take 1.95 s (the same ratio as 1,000
-// files in 7.8 s; bench/cp.sh measures that figure with s3limit cp).
-// The cap is an upper bound, so the lower bound is strict (the 40 ms the
-// manager may run ahead is 2% of it); the upper bound leaves room for a
-// loaded machine.
+// 250 files of 64 KiB at 8 MiB/s take 1.95 s (the ratio of 1,000 files in
+// 7.8 s). The cap is an upper bound on the rate, so the lower bound on
+// the time is strict: the manager may run 40 ms ahead, 2% of it. How much
+// longer a loaded machine takes is not the cap's doing, so the upper
+// bound here only catches a stall; the ±3% figure is held on a virtual
+// clock by TestCapHoldsForManySmallObjects, and measured with s3limit cp
+// by bench/cp.sh.
 func TestE2ESmallFilesShareTheCap(t *testing.T) {
 	const (
 		rate = 8 * mib
@@ -214,8 +216,8 @@ func TestE2ESmallFilesShareTheCap(t *testing.T) {
 		}
 		el := time.Since(start)
 		t.Logf("%s: %d x %d bytes in %v (the cap allows %v)", dir, n, size, el, want)
-		if el < want*97/100 || el > want*115/100 {
-			t.Fatalf("%s: %d x %d bytes at %d B/s took %v, want %v (-3%%, +15%%)", dir, n, size, rate, el, want)
+		if el < want*97/100 || el > 2*want {
+			t.Fatalf("%s: %d x %d bytes at %d B/s took %v, want %v (no less than -3%%)", dir, n, size, rate, el, want)
 		}
 	}
 }

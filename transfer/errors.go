@@ -8,6 +8,28 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
+// Error is the error of a failed transfer: every error a Future returns
+// is one. It names the transfer and wraps the cause, which errors.Is and
+// errors.As see through.
+type Error struct {
+	Kind        Kind
+	Bucket, Key string // the transfer's object (a copy's destination)
+	Err         error
+}
+
+// Error reads "transfer: upload s3://b/k: <cause>", or "transfer:
+// download: not found: s3://b/k" when the cause already names the
+// object.
+func (e *Error) Error() string {
+	var nf *NotFoundError
+	if errors.As(e.Err, &nf) && !nf.NoBucket && nf.Bucket == e.Bucket && nf.Key == e.Key {
+		return "transfer: " + e.Kind.String() + ": " + e.Err.Error()
+	}
+	return "transfer: " + e.Kind.String() + " s3://" + e.Bucket + "/" + e.Key + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
 // ErrNotFound matches (with errors.Is) the error of a transfer whose
 // object, or whose copy source, does not exist.
 var ErrNotFound = errors.New("transfer: not found")

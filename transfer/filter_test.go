@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -101,4 +102,24 @@ func FuzzGlob(f *testing.F) {
 			t.Fatalf("%q matches %q: %v, path.Match says %v", pattern, name, got, want)
 		}
 	})
+}
+
+func TestLocalPath(t *testing.T) {
+	for _, tc := range []struct {
+		rel  string
+		ok   bool
+		want string
+	}{
+		{"a/b.txt", true, filepath.Join("a", "b.txt")},
+		{"a//b", true, filepath.Join("a", "b")},
+		{"../escape", false, ""},
+		{"a/../../escape", false, ""},
+		{"/etc/passwd", false, ""},
+		{"a/./b", true, filepath.Join("a", "b")},
+	} {
+		got, ok := localPath(tc.rel)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("localPath(%q) = %q, %v; want %q, %v", tc.rel, got, ok, tc.want, tc.ok)
+		}
+	}
 }

@@ -271,19 +271,12 @@ func (m *Manager) start(ctx context.Context, kind Kind, bucket, key string, o op
 	return f
 }
 
-// wrapErr names the transfer in err: "transfer: upload s3://b/k: ...",
-// or "transfer: download: not found: s3://b/k" when err already names
-// the transfer's own object.
+// wrapErr turns the cause of a failed transfer into its *Error.
 func (m *Manager) wrapErr(f *Future, err error) error {
 	if err == nil {
 		return nil
 	}
-	err = asNoBucket(err, f.bucket)
-	var nf *NotFoundError
-	if errors.As(err, &nf) && !nf.NoBucket && nf.Bucket == f.bucket && nf.Key == f.key {
-		return fmt.Errorf("transfer: %s: %w", f.kind, err)
-	}
-	return fmt.Errorf("transfer: %s s3://%s/%s: %w", f.kind, f.bucket, f.key, err)
+	return &Error{Kind: f.kind, Bucket: f.bucket, Key: f.key, Err: asNoBucket(err, f.bucket)}
 }
 
 func validateTarget(bucket, key string) error {
