@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -86,7 +87,7 @@ func (m *Manager) copy(ctx context.Context, f *Future, src *copySource, o option
 		return Result{}, asNotFound(err, src.bucket, src.key, src.version)
 	}
 	src.etag = aws.ToString(head.ETag)
-	src.contentLanguage, src.expires = head.ContentLanguage, head.Expires
+	src.contentLanguage, src.expires = head.ContentLanguage, expires(head)
 	size := aws.ToInt64(head.ContentLength)
 	f.setSize(size)
 	replace := o.contentType != "" || o.metadata != nil || o.cacheControl != "" ||
@@ -107,6 +108,19 @@ func (m *Manager) copy(ctx context.Context, f *Future, src *copySource, o option
 		}
 		return size, nil
 	})
+}
+
+// expires returns the source's Expires header as a time, nil when it has
+// none or it is not an HTTP date (S3 stores it as given).
+func expires(head *s3.HeadObjectOutput) *time.Time {
+	if head.ExpiresString == nil {
+		return nil
+	}
+	t, err := http.ParseTime(*head.ExpiresString)
+	if err != nil {
+		return nil
+	}
+	return &t
 }
 
 // inherit fills the object headers the options leave unset with the
@@ -148,7 +162,7 @@ func (u *uploader) copyObject(ctx context.Context, size int64, replace bool, hea
 			in.ContentDisposition = optString(o.contentDisposition)
 			in.ContentEncoding = optString(o.contentEncoding)
 			in.ContentLanguage = head.ContentLanguage
-			in.Expires = head.Expires
+			in.Expires = src.expires
 			in.Metadata = o.metadata
 		}
 		if o.tagging != nil {
