@@ -3,6 +3,8 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"testing/synctest"
@@ -84,4 +86,34 @@ func TestFirstSecondOfParallelUploadWithinCap(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Without a cap, a directory of many small files is limited by the
+// request window: MaxConcurrency requests in flight, no more, so 1,000
+// uploads of 10 ms each through a window of 10 take 1 s.
+func TestRequestWindowLimitsUncappedDirectory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := newFakeS3()
+		fake.latency = 10 * time.Millisecond
+		dir := t.TempDir()
+		data := pattern(64<<10, 1)
+		for i := range 1000 {
+			if err := os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m := newTestManager(t, fake.client(), Config{MaxConcurrency: 10})
+		start := time.Now()
+		res, err := m.UploadDirectory(context.Background(), dir, "b", "p")
+		if err != nil || len(res.Objects) != 1000 {
+			t.Fatalf("%d objects, %v", len(res.Objects), err)
+		}
+		el := time.Since(start)
+		if got := fake.maxInFlight.Load(); got != 10 {
+			t.Fatalf("%d requests in flight at most, want the window of 10", got)
+		}
+		if el != time.Second {
+			t.Fatalf("1,000 requests of 10 ms through a window of 10 took %v, want 1s", el)
+		}
+	})
 }

@@ -35,6 +35,11 @@ type fakeS3 struct {
 	// received counts request body bytes as the fake reads them.
 	received atomic.Int64
 
+	// latency, if set, is how long each request takes before the fake
+	// reads it; inFlight and maxInFlight count the requests in progress.
+	latency               time.Duration
+	inFlight, maxInFlight atomic.Int64
+
 	// writeLimit, if > 0, answers 429 SlowDown to write requests while
 	// that many are already in progress, like a circuit breaker with
 	// Write:count = writeLimit.
@@ -104,6 +109,13 @@ func (s *fakeS3) count(op string) int {
 }
 
 func (s *fakeS3) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for m := s.maxInFlight.Load(); n > m && !s.maxInFlight.CompareAndSwap(m, n); m = s.maxInFlight.Load() {
+	}
+	if s.latency > 0 {
+		time.Sleep(s.latency)
+	}
 	if s.fault != nil {
 		if resp := s.fault(r); resp != nil {
 			if r.Body != nil {
