@@ -215,14 +215,20 @@ func runCp(ctx context.Context, env *Env, args []string) error {
 	if f.quiet || f.noProgress {
 		mode = progressOff
 	}
-	rep := newReporter(env.Stdout, env.Stderr, mode)
+	var j *job
+	name := ""
+	if !f.recursive {
+		j = plan(src, dst)
+		name = j.dst.String()
+	}
+	rep := newReporter(env.Stdout, env.Stderr, mode, name)
 	c := &copier{env: env, m: m, rep: rep, flags: &f, announce: !f.quiet && !dst.stdio(),
 		progress: transfer.WithProgress(mode.interval(), rep.update)}
 	var failed, total int
 	if f.recursive {
 		failed, total, err = c.recursive(ctx, src, dst)
 	} else {
-		failed, total = c.single(ctx, plan(src, dst)), 1
+		failed, total = c.single(ctx, j), 1
 	}
 	m.Close()
 	rep.close()

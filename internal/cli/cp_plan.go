@@ -156,10 +156,6 @@ func reason(err error) string {
 
 // single runs one job and returns 1 if it failed.
 func (c *copier) single(ctx context.Context, j *job) int {
-	c.rep.name = j.dst.String()
-	if !j.dst.isS3() {
-		c.rep.name = j.dst.path
-	}
 	var err error
 	switch j.kind {
 	case jobUpload:

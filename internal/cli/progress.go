@@ -85,10 +85,11 @@ type message struct {
 	stderr bool
 }
 
-// newReporter returns a running reporter.
-func newReporter(stdout, stderr io.Writer, mode progressMode) *reporter {
+// newReporter returns a running reporter. name is the file of a one-file
+// run ("" for several).
+func newReporter(stdout, stderr io.Writer, mode progressMode, name string) *reporter {
 	r := &reporter{
-		stdout: stdout, stderr: stderr, mode: mode,
+		stdout: stdout, stderr: stderr, mode: mode, name: name,
 		msgs: make(chan message, 64), redraw: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{}),
 		last: transfer.Progress{Total: -1, ETA: -1},

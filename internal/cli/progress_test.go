@@ -104,7 +104,7 @@ func (s *syncBuffer) String() string {
 func TestReporterPlainLines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var stdout, stderr syncBuffer
-		r := newReporter(&stdout, &stderr, progressPlain)
+		r := newReporter(&stdout, &stderr, progressPlain, "")
 		r.update(transfer.Progress{Total: 20 << 20, ETA: -1, Objects: 2})
 		synctest.Wait()
 		r.update(transfer.Progress{Bytes: 5 << 20, Total: 20 << 20, Rate: 1 << 20, ETA: 15 * time.Second, Objects: 2})
@@ -133,7 +133,7 @@ func TestReporterPlainLines(t *testing.T) {
 func TestReporterTTYRedrawsInPlace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var stdout, stderr syncBuffer
-		r := newReporter(&stdout, &stderr, progressTTY)
+		r := newReporter(&stdout, &stderr, progressTTY, "f")
 		r.update(transfer.Progress{Total: 4 << 20, ETA: -1, Objects: 1})
 		synctest.Wait()
 		r.update(transfer.Progress{Bytes: 1 << 20, Total: 4 << 20, Rate: 1 << 20, ETA: 3 * time.Second, Objects: 1})
@@ -158,7 +158,7 @@ func TestReporterTTYRedrawsInPlace(t *testing.T) {
 
 func TestReporterOffPrintsOnlyMessages(t *testing.T) {
 	var stdout, stderr syncBuffer
-	r := newReporter(&stdout, &stderr, progressOff)
+	r := newReporter(&stdout, &stderr, progressOff, "f")
 	r.update(transfer.Progress{Bytes: 10, Total: 10, Objects: 1})
 	r.println("upload: f to s3://b/f", false)
 	r.close()
