@@ -24,10 +24,10 @@ const (
 
 // Defaults used for zero Config fields. They match the AWS CLI's.
 const (
-	DefaultMultipartThreshold  = 8 * MiB
-	DefaultMultipartChunkSize  = 8 * MiB
-	DefaultMaxConcurrency      = 10
-	DefaultNumDownloadAttempts = 5
+	DefaultMultipartThreshold = 8 * MiB
+	DefaultMultipartChunkSize = 8 * MiB
+	DefaultMaxConcurrency     = 10
+	DefaultMaxAttempts        = 5
 )
 
 // ErrInvalidConfig is wrapped by every error NewManager returns for a
@@ -39,7 +39,8 @@ var ErrInvalidConfig = errors.New("transfer: invalid config")
 type Config struct {
 	// MaxBandwidth is the cap in bytes per second shared by every upload
 	// and download of the manager, charged as bytes move on the wire.
-	// 0 means unlimited (unless Bucket is set). Negative is invalid.
+	// 0 means unlimited (unless BandwidthLimiter is set). Negative is
+	// invalid.
 	MaxBandwidth int64
 
 	// MultipartThreshold is the object size in bytes at or above which
@@ -61,18 +62,20 @@ type Config struct {
 	// DefaultMaxConcurrency.
 	MaxConcurrency int
 
-	// NumDownloadAttempts is how many times one request is attempted when
-	// it fails with a transient error (a 5xx other than 503, a dropped
-	// connection, or a body that ends early). Throttling answers have their
-	// own, larger budget (see the package documentation). 0 means
-	// DefaultNumDownloadAttempts.
-	NumDownloadAttempts int
+	// MaxAttempts is how many times one request (of an upload, a
+	// download, a copy or a delete) is attempted when it fails with a
+	// transient error: a 5xx other than 503, a dropped connection, or a
+	// body that ends early. Throttling answers have their own, larger
+	// budget (see the package documentation). 0 means DefaultMaxAttempts.
+	MaxAttempts int
 
-	// Bucket, if set, is the bandwidth budget the manager consumes from;
-	// share one Bucket between managers to cap them together. When it is
-	// set, MaxBandwidth only sizes the pacing quantum. nil means a new
-	// pacing bucket at MaxBandwidth (none when MaxBandwidth is 0).
-	Bucket bandwidth.Bucket
+	// BandwidthLimiter, if set, is the bandwidth budget the manager
+	// consumes from instead of its own; share one between managers to cap
+	// them together (a bandwidth.PacingBucket is the usual choice). When
+	// it is set, MaxBandwidth only sizes the pacing step for limiters that
+	// do not choose their own. nil means a pacing bucket of the manager's
+	// own at MaxBandwidth (none when MaxBandwidth is 0).
+	BandwidthLimiter bandwidth.Bucket
 
 	// Clock paces bandwidth and times retry back-off. nil means
 	// bandwidth.SystemClock().
@@ -98,8 +101,8 @@ func (cfg Config) resolved() (Config, error) {
 		return bad("MultipartChunkSize %d is above the S3 maximum part size of 5 GiB (%d)", cfg.MultipartChunkSize, int64(MaxPartSize))
 	case cfg.MaxConcurrency < 0:
 		return bad("MaxConcurrency %d is negative (use 0 for the default of 10)", cfg.MaxConcurrency)
-	case cfg.NumDownloadAttempts < 0:
-		return bad("NumDownloadAttempts %d is negative (use 0 for the default of 5)", cfg.NumDownloadAttempts)
+	case cfg.MaxAttempts < 0:
+		return bad("MaxAttempts %d is negative (use 0 for the default of 5)", cfg.MaxAttempts)
 	}
 	if cfg.MultipartThreshold == 0 {
 		cfg.MultipartThreshold = DefaultMultipartThreshold
@@ -110,8 +113,8 @@ func (cfg Config) resolved() (Config, error) {
 	if cfg.MaxConcurrency == 0 {
 		cfg.MaxConcurrency = DefaultMaxConcurrency
 	}
-	if cfg.NumDownloadAttempts == 0 {
-		cfg.NumDownloadAttempts = DefaultNumDownloadAttempts
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = bandwidth.SystemClock()

@@ -13,14 +13,14 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 		wantErr string // substring; "" = valid
 	}{
 		{name: "zero value is valid", cfg: Config{}},
-		{name: "explicit values", cfg: Config{MaxBandwidth: 1, MultipartThreshold: 1, MultipartChunkSize: MinPartSize, MaxConcurrency: 1, NumDownloadAttempts: 1}},
+		{name: "explicit values", cfg: Config{MaxBandwidth: 1, MultipartThreshold: 1, MultipartChunkSize: MinPartSize, MaxConcurrency: 1, MaxAttempts: 1}},
 		{name: "negative bandwidth", cfg: Config{MaxBandwidth: -1}, wantErr: "MaxBandwidth"},
 		{name: "negative threshold", cfg: Config{MultipartThreshold: -1}, wantErr: "MultipartThreshold"},
 		{name: "negative chunk", cfg: Config{MultipartChunkSize: -1}, wantErr: "MultipartChunkSize"},
 		{name: "chunk below 5 MiB", cfg: Config{MultipartChunkSize: MinPartSize - 1}, wantErr: "minimum part size"},
 		{name: "chunk above 5 GiB", cfg: Config{MultipartChunkSize: MaxPartSize + 1}, wantErr: "maximum part size"},
 		{name: "negative concurrency", cfg: Config{MaxConcurrency: -3}, wantErr: "MaxConcurrency"},
-		{name: "negative attempts", cfg: Config{NumDownloadAttempts: -1}, wantErr: "NumDownloadAttempts"},
+		{name: "negative attempts", cfg: Config{MaxAttempts: -1}, wantErr: "MaxAttempts"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,7 +41,7 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 func TestConfigZeroFieldsTakeDefaults(t *testing.T) {
 	m := newTestManager(t, newFakeS3().client(), Config{})
 	c := m.cfg
-	if c.MultipartThreshold != 8*MiB || c.MultipartChunkSize != 8*MiB || c.MaxConcurrency != 10 || c.NumDownloadAttempts != 5 {
+	if c.MultipartThreshold != 8*MiB || c.MultipartChunkSize != 8*MiB || c.MaxConcurrency != 10 || c.MaxAttempts != 5 {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if m.bucket != nil {

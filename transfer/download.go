@@ -20,7 +20,7 @@ import (
 // replaced during the download fails it rather than mixing versions.
 //
 // A GET whose body breaks off is resumed from the last byte received, up
-// to NumDownloadAttempts times. w may be written concurrently at distinct
+// to MaxAttempts times. w may be written concurrently at distinct
 // offsets (an *os.File is fine); it is not truncated, so a destination
 // file should be created empty. Use DownloadStream for a destination
 // that is not an io.WriterAt.
@@ -30,7 +30,7 @@ func (m *Manager) Download(ctx context.Context, bucket, key string, w io.WriterA
 		if w == nil {
 			return Result{}, errors.New("nil io.WriterAt")
 		}
-		d := &downloader{m: m, f: f}
+		d := &downloader{m: m, f: f, o: &o}
 		return d.run(ctx, func(p []byte, at int64) error {
 			n, err := w.WriteAt(p, at)
 			if err == nil && n < len(p) {
@@ -53,7 +53,7 @@ func (m *Manager) DownloadStream(ctx context.Context, bucket, key string, w io.W
 		if w == nil {
 			return Result{}, errors.New("nil io.Writer")
 		}
-		d := &downloader{m: m, f: f}
+		d := &downloader{m: m, f: f, o: &o}
 		return d.run(ctx, func(p []byte, _ int64) error {
 			_, err := w.Write(p)
 			return err
@@ -65,7 +65,13 @@ func (m *Manager) DownloadStream(ctx context.Context, bucket, key string, w io.W
 type downloader struct {
 	m    *Manager
 	f    *Future
+	o    *options
 	etag string
+	// base is the object offset of the first byte downloaded (WithRange);
+	// offsets elsewhere are relative to it.
+	base int64
+	// partial is set when only a range of the object is downloaded.
+	partial bool
 }
 
 // run downloads the object: write receives the bytes of the object at
@@ -75,11 +81,13 @@ func (d *downloader) run(ctx context.Context, write func(p []byte, at int64) err
 	m := d.m
 	var size int64
 	var version string
-	err := m.call(ctx, "HeadObject", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
-		out, err := m.client.HeadObject(actx, &s3.HeadObjectInput{
-			Bucket: aws.String(d.f.bucket),
-			Key:    aws.String(d.f.key),
-		}, m.requestOptions(nil, nil))
+	err := m.call(ctx, "HeadObject", m.cfg.MaxAttempts, func(actx context.Context) error {
+		in := &s3.HeadObjectInput{}
+		d.o.headObject(in, false)
+		shape(d.o, in, func(in *s3.HeadObjectInput) {
+			in.Bucket, in.Key = aws.String(d.f.bucket), aws.String(d.f.key)
+		})
+		out, err := m.client.HeadObject(actx, in, m.requestOptions(nil, nil))
 		if err != nil {
 			return err
 		}
@@ -89,7 +97,17 @@ func (d *downloader) run(ctx context.Context, write func(p []byte, at int64) err
 		return nil
 	})
 	if err != nil {
-		return Result{}, err
+		return Result{}, asNotFound(err, d.f.bucket, d.f.key, d.o.version)
+	}
+	if r := d.o.rng; r != nil {
+		if r.off >= size {
+			return Result{}, fmt.Errorf("WithRange(%d, %d): the object has only %d bytes", r.off, r.n, size)
+		}
+		d.base, d.partial = r.off, true
+		size -= r.off
+		if r.n >= 0 {
+			size = min(size, r.n)
+		}
 	}
 	d.f.setSize(size)
 	res := Result{Size: size, ETag: d.etag, VersionID: version}
@@ -185,28 +203,29 @@ func (d *downloader) get(ctx context.Context, off, n int64, ranged bool, write f
 	m := d.m
 	cur, end := off, off+n
 	op := "GetObject"
-	if ranged {
-		op = fmt.Sprintf("GetObject bytes=%d-%d", off, end-1)
+	if ranged || d.partial {
+		op = fmt.Sprintf("GetObject bytes=%d-%d", d.base+off, d.base+end-1)
 	}
 	bufp := m.copyBuf()
 	defer m.putCopyBuf(bufp)
 	buf := *bufp
-	return m.call(ctx, op, m.cfg.NumDownloadAttempts, func(actx context.Context) error {
-		in := &s3.GetObjectInput{
-			Bucket:  aws.String(d.f.bucket),
-			Key:     aws.String(d.f.key),
-			IfMatch: optString(d.etag),
-		}
-		if ranged || cur > off {
-			in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", cur, end-1))
-		}
+	return m.call(ctx, op, m.cfg.MaxAttempts, func(actx context.Context) error {
+		in := &s3.GetObjectInput{}
+		d.o.getObject(in)
+		shape(d.o, in, func(in *s3.GetObjectInput) {
+			in.Bucket, in.Key, in.IfMatch = aws.String(d.f.bucket), aws.String(d.f.key), optString(d.etag)
+			in.Range = nil
+			if ranged || cur > off || d.partial {
+				in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", d.base+cur, d.base+end-1))
+			}
+		})
 		out, err := m.client.GetObject(actx, in, m.requestOptions(nil, m.pace))
 		if err != nil {
 			return err
 		}
 		defer out.Body.Close()
 		if cl := out.ContentLength; cl != nil && *cl != end-cur {
-			return &fatalError{fmt.Errorf("asked for %d bytes at offset %d, the server sent %d", end-cur, cur, *cl)}
+			return &fatalError{fmt.Errorf("asked for %d bytes at offset %d, the server sent %d", end-cur, d.base+cur, *cl)}
 		}
 		for cur < end {
 			k, rerr := out.Body.Read(buf[:min(int64(len(buf)), end-cur)])

@@ -131,12 +131,12 @@ func numGets(size int) int {
 	return numParts(int64(size), 5*MiB)
 }
 
-func TestDownloadGivesUpAfterNumDownloadAttempts(t *testing.T) {
+func TestDownloadGivesUpAfterMaxAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := newFakeS3()
 		fake.put("b/k", pattern(2*MiB, 1))
 		fake.readCut, fake.cutsLeft = 1000, 100
-		m := newTestManager(t, fake.client(), Config{NumDownloadAttempts: 4})
+		m := newTestManager(t, fake.client(), Config{MaxAttempts: 4})
 		var w bufferAt
 		_, err := m.Download(context.Background(), "b", "k", &w).Result()
 		if err == nil || !strings.Contains(err.Error(), "after 4 attempts") {
@@ -173,8 +173,15 @@ func TestDownloadMissingObject(t *testing.T) {
 	m := newTestManager(t, newFakeS3().client(), Config{})
 	var w bufferAt
 	_, err := m.Download(context.Background(), "b", "nope", &w).Result()
-	if err == nil || !strings.Contains(err.Error(), "HeadObject") || !strings.Contains(err.Error(), "s3://b/nope") {
-		t.Fatalf("error = %v", err)
+	if want := "transfer: download: not found: s3://b/nope"; err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+	var nf *NotFoundError
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &nf) || nf.Key != "nope" {
+		t.Fatalf("error %v does not match ErrNotFound / *NotFoundError", err)
+	}
+	if st := m.Stats(); st.Retries != 0 {
+		t.Fatalf("404 retried: %+v", st)
 	}
 }
 
@@ -260,3 +267,65 @@ func TestDownloadStreamWindowIsBounded(t *testing.T) {
 }
 
 var _ io.WriterAt = (*bufferAt)(nil)
+
+// WithRange downloads part of the object into the start of the
+// destination, in one GET or in ranged parts, into a WriterAt or a
+// stream; a range past the end is an error.
+func TestDownloadRange(t *testing.T) {
+	const size = 23 * MiB
+	data := pattern(size, 5)
+	for _, tc := range []struct {
+		name        string
+		off, n      int64
+		want        []byte
+		wantErr     string
+		wantGets    int
+		wantRangeOf string // Range of the first GET
+	}{
+		{name: "small range, one GET", off: 100, n: 1000, want: data[100:1100], wantGets: 1, wantRangeOf: "bytes=100-1099"},
+		{name: "large range, parts", off: 3*MiB + 5, n: 11 * MiB, want: data[3*MiB+5 : 14*MiB+5], wantGets: 3},
+		{name: "to the end", off: 20 * MiB, n: -1, want: data[20*MiB:], wantGets: 1, wantRangeOf: "bytes=20971520-24117247"},
+		{name: "longer than the object", off: size - 10, n: 100, want: data[size-10:], wantGets: 1},
+		{name: "past the end", off: size, n: 1, wantErr: "WithRange(24117248, 1): the object has only 24117248 bytes"},
+	} {
+		for _, dest := range []string{"writerAt", "stream"} {
+			t.Run(tc.name+"/"+dest, func(t *testing.T) {
+				fake := newFakeS3()
+				fake.put("b/k", data)
+				log := logRequests(fake)
+				m := newTestManager(t, fake.client(), Config{MultipartThreshold: 5 * MiB, MultipartChunkSize: 5 * MiB})
+				var got []byte
+				var res Result
+				var err error
+				if dest == "stream" {
+					var buf bytes.Buffer
+					res, err = m.DownloadStream(context.Background(), "b", "k", &buf, WithRange(tc.off, tc.n)).Result()
+					got = buf.Bytes()
+				} else {
+					var w bufferAt
+					res, err = m.Download(context.Background(), "b", "k", &w, WithRange(tc.off, tc.n)).Result()
+					got = w.Bytes()
+				}
+				if tc.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+						t.Fatalf("error %v, want %q", err, tc.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, tc.want) || res.Size != int64(len(tc.want)) {
+					t.Fatalf("got %d bytes (result size %d), want %d", len(got), res.Size, len(tc.want))
+				}
+				ranges := log.header(t, "GetObject", "Range")
+				if len(ranges) != tc.wantGets {
+					t.Fatalf("%d GETs %v, want %d", len(ranges), ranges, tc.wantGets)
+				}
+				if tc.wantRangeOf != "" && ranges[0] != tc.wantRangeOf {
+					t.Fatalf("Range %q, want %q", ranges[0], tc.wantRangeOf)
+				}
+			})
+		}
+	}
+}

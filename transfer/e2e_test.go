@@ -50,7 +50,7 @@ func newManager(t *testing.T, c *s3.Client, cfg transfer.Config) *transfer.Manag
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { m.Shutdown(context.Background(), true) })
+	t.Cleanup(func() { m.Close() })
 	return m
 }
 
@@ -228,7 +228,7 @@ func TestE2ECancelAbortsMultipartUpload(t *testing.T) {
 	}
 }
 
-func TestE2EShutdownCancelsInFlight(t *testing.T) {
+func TestE2ECloseCancelsInFlight(t *testing.T) {
 	_, c := startServer(t, servertest.Options{}, "bkt")
 	m, err := transfer.NewManager(c, transfer.Config{MaxBandwidth: 8 * mib, MultipartThreshold: 5 * mib, MultipartChunkSize: 5 * mib})
 	if err != nil {
@@ -240,18 +240,16 @@ func TestE2EShutdownCancelsInFlight(t *testing.T) {
 		futures = append(futures, m.Upload(context.Background(), bytes.NewReader(randomData(30*mib, uint64(i))), "bkt", "s"+strconv.Itoa(i), transfer.WithSubscribers(gate)))
 	}
 	<-gate.reached
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := m.Shutdown(ctx, true); err != nil {
-		t.Fatalf("Shutdown: %v", err)
+	if err := m.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 	for i, f := range futures {
-		if _, err := f.Result(); !errors.Is(err, transfer.ErrShutdown) {
+		if _, err := f.Result(); !errors.Is(err, transfer.ErrClosed) {
 			t.Fatalf("transfer %d: %v", i, err)
 		}
 	}
 	if n := openUploads(t, c, "bkt"); n != 0 {
-		t.Fatalf("%d multipart uploads left after Shutdown", n)
+		t.Fatalf("%d multipart uploads left after Close", n)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,14 @@ type fakeS3 struct {
 	// fault, if set, may answer a request instead of the store (return
 	// nil to let it through). It runs before the body is read.
 	fault func(r *http.Request) *http.Response
+
+	// received counts request body bytes as the fake reads them.
+	received atomic.Int64
+
+	// latency, if set, is how long each request takes before the fake
+	// reads it; inFlight and maxInFlight count the requests in progress.
+	latency               time.Duration
+	inFlight, maxInFlight atomic.Int64
 
 	// writeLimit, if > 0, answers 429 SlowDown to write requests while
 	// that many are already in progress, like a circuit breaker with
@@ -100,6 +109,13 @@ func (s *fakeS3) count(op string) int {
 }
 
 func (s *fakeS3) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for m := s.maxInFlight.Load(); n > m && !s.maxInFlight.CompareAndSwap(m, n); m = s.maxInFlight.Load() {
+	}
+	if s.latency > 0 {
+		time.Sleep(s.latency)
+	}
 	if s.fault != nil {
 		if resp := s.fault(r); resp != nil {
 			if r.Body != nil {
@@ -135,9 +151,18 @@ func (s *fakeS3) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	var body []byte
 	if r.Body != nil {
+		// Like a server, read the declared length and answer; like
+		// net/http's transport, close the body on its own schedule, which
+		// may be after the answer has arrived and the attempt is over.
 		var err error
-		body, err = io.ReadAll(r.Body)
-		r.Body.Close()
+		cr := &countingReader{r: r.Body, n: &s.received}
+		if r.ContentLength > 0 {
+			body = make([]byte, r.ContentLength)
+			_, err = io.ReadFull(cr, body)
+		} else {
+			body, err = io.ReadAll(cr)
+		}
+		go r.Body.Close()
 		if err != nil {
 			return nil, err
 		}
@@ -176,6 +201,13 @@ func (s *fakeS3) serve(r *http.Request, body []byte) *http.Response {
 		sum := md5.Sum(body)
 		resp := xmlResponse(http.StatusOK, "")
 		resp.Header.Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
+		// S3 answers with the checksum the request carried (unverified
+		// here).
+		for name, v := range r.Header {
+			if strings.HasPrefix(strings.ToLower(name), "x-amz-checksum-") {
+				resp.Header[name] = v
+			}
+		}
 		return resp
 	case r.Method == http.MethodPost && q.Has("uploadId"):
 		op("CompleteMultipartUpload")
@@ -268,6 +300,18 @@ func (s *fakeS3) serve(r *http.Request, body []byte) *http.Response {
 	return s3Error(http.StatusNotImplemented, "NotImplemented", r.Method+" "+r.URL.String())
 }
 
+// countingReader adds the bytes it reads to n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
@@ -350,5 +394,6 @@ func newTestManager(t *testing.T, client *s3.Client, cfg Config) *Manager {
 	if err != nil {
 		t.Fatalf("NewManager: %v", err)
 	}
+	t.Cleanup(func() { m.Close() })
 	return m
 }

@@ -5,12 +5,14 @@ import (
 	"sync/atomic"
 )
 
-// Kind says which way a transfer moves bytes.
+// Kind says what a transfer does.
 type Kind int
 
 const (
 	KindUpload   Kind = iota + 1 // local bytes to S3
 	KindDownload                 // S3 bytes to a local writer
+	KindCopy                     // an object copied on the server
+	KindDelete                   // an object deleted
 )
 
 func (k Kind) String() string {
@@ -19,23 +21,31 @@ func (k Kind) String() string {
 		return "upload"
 	case KindDownload:
 		return "download"
+	case KindCopy:
+		return "copy"
+	case KindDelete:
+		return "delete"
 	}
 	return "unknown"
 }
 
 // Result describes a finished transfer.
 type Result struct {
+	// Bucket and Key name the object uploaded, downloaded, written by a
+	// copy, or deleted.
 	Bucket string
 	Key    string
-	// Size is the object size in bytes.
+	// Size is the object size in bytes (for a ranged download, the
+	// length of the range; 0 for a delete).
 	Size int64
 	// ETag is the object's entity tag as S3 returned it (quoted). For a
 	// multipart upload it is the multipart ETag ("...-N").
 	ETag string
-	// VersionID is the object version, when the bucket is versioned.
+	// VersionID is the object version, when the bucket is versioned (for
+	// a delete, the version deleted or the delete marker created).
 	VersionID string
-	// Parts is how many parts were uploaded or ranged GETs made; 0 for a
-	// single request.
+	// Parts is how many parts were uploaded or copied, or ranged GETs
+	// made; 0 for a single request.
 	Parts int
 }
 
@@ -94,6 +104,7 @@ type Future struct {
 
 	size        atomic.Int64 // -1 until known
 	transferred atomic.Int64
+	tallies     []*tally // groups the transfer counts in (manager, directory, own)
 
 	done chan struct{}
 	// Written once before done is closed.
@@ -101,13 +112,16 @@ type Future struct {
 	err error
 }
 
-func newFuture(kind Kind, bucket, key string, subs []Subscriber) *Future {
-	f := &Future{kind: kind, bucket: bucket, key: key, subs: subs, done: make(chan struct{})}
+func newFuture(kind Kind, bucket, key string, subs []Subscriber, tallies ...*tally) *Future {
+	f := &Future{kind: kind, bucket: bucket, key: key, subs: subs, tallies: tallies, done: make(chan struct{})}
 	f.size.Store(-1)
+	for _, t := range tallies {
+		t.addObject()
+	}
 	return f
 }
 
-// Kind reports whether this is an upload or a download.
+// Kind reports what the transfer does.
 func (f *Future) Kind() Kind { return f.kind }
 
 // Bucket is the S3 bucket of the transfer.
@@ -130,7 +144,9 @@ func (f *Future) Done() <-chan struct{} { return f.done }
 
 // Result waits for the transfer to finish and returns its outcome. A
 // cancelled transfer returns an error that matches context.Canceled (or
-// ErrShutdown after a cancelling Shutdown).
+// ErrClosed after Manager.Close). A multipart upload that failed or was
+// cancelled has been aborted on the server by the time Result returns; if
+// the abort itself failed, the error also holds an *AbortError.
 func (f *Future) Result() (Result, error) {
 	<-f.done
 	return f.res, f.err
@@ -156,7 +172,12 @@ func (f *Future) Cancel() {
 	}
 }
 
-func (f *Future) setSize(n int64) { f.size.Store(n) }
+func (f *Future) setSize(n int64) {
+	old := f.size.Swap(n)
+	for _, t := range f.tallies {
+		t.sized(old, n)
+	}
+}
 
 // progress reports n bytes (possibly negative) to the subscribers.
 func (f *Future) progress(n int64) {
@@ -164,12 +185,27 @@ func (f *Future) progress(n int64) {
 		return
 	}
 	f.transferred.Add(n)
+	for _, t := range f.tallies {
+		t.bytes.Add(n)
+	}
 	for _, s := range f.subs {
 		s.OnProgress(f, n)
 	}
 }
 
-// finish records the outcome, tells the subscribers and closes done.
+// settle counts the transfer as finished in its groups; a size never
+// learned counts as the bytes moved.
+func (f *Future) settle(err error) {
+	if f.Size() < 0 {
+		f.setSize(f.Transferred())
+	}
+	for _, t := range f.tallies {
+		t.finished(err, false)
+	}
+}
+
+// finish records the outcome, tells the subscribers and closes done. The
+// transfer must have been settled.
 func (f *Future) finish(res Result, err error) {
 	f.res, f.err = res, err
 	for _, s := range f.subs {

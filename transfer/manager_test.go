@@ -82,7 +82,7 @@ func TestCancelDownloadPromptly(t *testing.T) {
 	})
 }
 
-func TestShutdownCancelsInFlightTransfers(t *testing.T) {
+func TestCloseCancelsInFlightTransfers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := newFakeS3()
 		fake.put("b/big", pattern(30*MiB, 1))
@@ -94,17 +94,17 @@ func TestShutdownCancelsInFlightTransfers(t *testing.T) {
 		var w bufferAt
 		futures = append(futures, m.Download(context.Background(), "b", "big", &w))
 		time.Sleep(time.Second)
-		if err := m.Shutdown(context.Background(), true); err != nil {
-			t.Fatalf("Shutdown: %v", err)
+		if err := m.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
 		}
 		for i, f := range futures {
 			select {
 			case <-f.Done():
 			default:
-				t.Fatalf("transfer %d still running after Shutdown returned", i)
+				t.Fatalf("transfer %d still running after Close returned", i)
 			}
-			if _, err := f.Result(); !errors.Is(err, ErrShutdown) {
-				t.Fatalf("transfer %d: error = %v, want ErrShutdown", i, err)
+			if _, err := f.Result(); !errors.Is(err, ErrClosed) {
+				t.Fatalf("transfer %d: error = %v, want ErrClosed", i, err)
 			}
 		}
 		if fake.openUploads() != 0 {
@@ -112,8 +112,8 @@ func TestShutdownCancelsInFlightTransfers(t *testing.T) {
 		}
 		// Nothing new is accepted.
 		log := &progressLog{}
-		if _, err := m.Upload(context.Background(), pipeOf([]byte("x")), "b", "late", WithSubscribers(log)).Result(); !errors.Is(err, ErrShutdown) {
-			t.Fatalf("Upload after Shutdown: %v", err)
+		if _, err := m.Upload(context.Background(), pipeOf([]byte("x")), "b", "late", WithSubscribers(log)).Result(); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Upload after Close: %v", err)
 		}
 		if log.queued != 1 || log.done != 1 {
 			t.Fatalf("late transfer events %+v", log)
@@ -121,7 +121,7 @@ func TestShutdownCancelsInFlightTransfers(t *testing.T) {
 	})
 }
 
-func TestShutdownWithoutCancelWaits(t *testing.T) {
+func TestShutdownWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := newFakeS3()
 		m := newTestManager(t, fake.client(), Config{MaxBandwidth: 1 * MiB, MultipartThreshold: 5 * MiB, MultipartChunkSize: 5 * MiB})
@@ -131,10 +131,10 @@ func TestShutdownWithoutCancelWaits(t *testing.T) {
 		// transfer goes on.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if err := m.Shutdown(ctx, false); !errors.Is(err, context.DeadlineExceeded) {
+		if err := m.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Shutdown with short deadline: %v", err)
 		}
-		if err := m.Shutdown(context.Background(), false); err != nil {
+		if err := m.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.Result(); err != nil {
@@ -233,7 +233,7 @@ func TestThrottlingShrinksWindowAndRecovers(t *testing.T) {
 				}
 			}
 		}
-		m.Shutdown(context.Background(), false)
+		m.Shutdown(context.Background())
 	})
 }
 
@@ -297,8 +297,8 @@ func TestSharedBucketAcrossManagers(t *testing.T) {
 		const rate = 2 * MiB
 		shared := bandwidth.NewPacingBucket(rate, 0, nil)
 		fake := newFakeS3()
-		m1 := newTestManager(t, fake.client(), Config{Bucket: shared})
-		m2 := newTestManager(t, fake.client(), Config{Bucket: shared})
+		m1 := newTestManager(t, fake.client(), Config{BandwidthLimiter: shared})
+		m2 := newTestManager(t, fake.client(), Config{BandwidthLimiter: shared})
 		start := time.Now()
 		f1 := m1.Upload(context.Background(), bytes.NewReader(pattern(20*MiB, 1)), "b", "one")
 		f2 := m2.Upload(context.Background(), bytes.NewReader(pattern(20*MiB, 2)), "b", "two")
@@ -358,7 +358,7 @@ func TestLeakyBucketAsBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const rate = 1 * MiB
 		fake := newFakeS3()
-		m := newTestManager(t, fake.client(), Config{Bucket: bandwidth.NewLeakyBucket(rate, nil), MultipartThreshold: 5 * MiB, MultipartChunkSize: 5 * MiB})
+		m := newTestManager(t, fake.client(), Config{BandwidthLimiter: bandwidth.NewLeakyBucket(rate, nil), MultipartThreshold: 5 * MiB, MultipartChunkSize: 5 * MiB})
 		start := time.Now()
 		if _, err := m.Upload(context.Background(), bytes.NewReader(pattern(10*MiB, 1)), "b", "k").Result(); err != nil {
 			t.Fatal(err)

@@ -35,8 +35,8 @@ func (e *AbortError) Error() string {
 
 func (e *AbortError) Unwrap() error { return e.Err }
 
-// submitFunc starts the upload of part num (1-based) from body, size
-// bytes long. It may wait for a free part slot; done, if not nil, is
+// submitFunc starts the upload of part num (1-based) from body (nil for
+// a copy), size bytes long. It may wait for a free part slot; done, if not nil, is
 // called once the part has finished (or was never started).
 type submitFunc func(num int32, body *partReader, size int64, done func())
 
@@ -46,13 +46,16 @@ type submitFunc func(num int32, body *partReader, size int64, done func())
 func (u *uploader) multipart(ctx context.Context, feed func(ctx context.Context, submit submitFunc) (int64, error)) (Result, error) {
 	m := u.m
 	var uploadID string
-	err := m.call(ctx, "CreateMultipartUpload", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
-		out, err := m.client.CreateMultipartUpload(actx, &s3.CreateMultipartUploadInput{
-			Bucket:      aws.String(u.f.bucket),
-			Key:         aws.String(u.f.key),
-			ContentType: optString(u.o.contentType),
-			Metadata:    u.o.metadata,
-		}, m.requestOptions(nil, nil))
+	err := m.call(ctx, "CreateMultipartUpload", m.cfg.MaxAttempts, func(actx context.Context) error {
+		in := &s3.CreateMultipartUploadInput{}
+		u.o.createMultipartUpload(in)
+		if u.src != nil {
+			in.ContentLanguage, in.Expires = u.src.contentLanguage, u.src.expires
+		}
+		shape(&u.o, in, func(in *s3.CreateMultipartUploadInput) {
+			in.Bucket, in.Key = aws.String(u.f.bucket), aws.String(u.f.key)
+		})
+		out, err := m.client.CreateMultipartUpload(actx, in, m.requestOptions(nil, nil))
 		if err == nil {
 			uploadID = aws.ToString(out.UploadId)
 		}
@@ -95,13 +98,19 @@ func (u *uploader) multipart(ctx context.Context, feed func(ctx context.Context,
 			if done != nil {
 				defer done()
 			}
-			etag, err := u.uploadPart(gctx, uploadID, num, body, size)
+			var part types.CompletedPart
+			var err error
+			if u.src != nil {
+				part, err = u.copyPart(gctx, uploadID, num, size)
+			} else {
+				part, err = u.uploadPart(gctx, uploadID, num, body, size)
+			}
 			if err != nil {
 				fail(err)
 				return
 			}
 			mu.Lock()
-			parts = append(parts, types.CompletedPart{ETag: aws.String(etag), PartNumber: aws.Int32(num)})
+			parts = append(parts, part)
 			mu.Unlock()
 		}()
 	}
@@ -130,29 +139,31 @@ func (u *uploader) multipart(ctx context.Context, feed func(ctx context.Context,
 	return res, nil
 }
 
-// uploadPart sends one part and returns its ETag.
-func (u *uploader) uploadPart(ctx context.Context, uploadID string, num int32, src *partReader, size int64) (string, error) {
+// uploadPart sends one part and returns it as CompleteMultipartUpload
+// lists it.
+func (u *uploader) uploadPart(ctx context.Context, uploadID string, num int32, src *partReader, size int64) (types.CompletedPart, error) {
 	m := u.m
-	var etag string
-	err := m.call(ctx, fmt.Sprintf("UploadPart %d", num), m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	var part types.CompletedPart
+	err := m.call(ctx, fmt.Sprintf("UploadPart %d", num), m.cfg.MaxAttempts, func(actx context.Context) error {
 		if _, err := src.Seek(0, io.SeekStart); err != nil {
 			return &fatalError{err}
 		}
 		mt := newMeter(u.f)
-		out, err := m.client.UploadPart(actx, &s3.UploadPartInput{
-			Bucket:        aws.String(u.f.bucket),
-			Key:           aws.String(u.f.key),
-			UploadId:      aws.String(uploadID),
-			PartNumber:    aws.Int32(num),
-			Body:          src,
-			ContentLength: aws.Int64(size),
-		}, m.requestOptions(u.meterUp(mt), nil))
+		in := &s3.UploadPartInput{}
+		u.o.uploadPart(in)
+		shape(&u.o, in, func(in *s3.UploadPartInput) {
+			in.Bucket, in.Key = aws.String(u.f.bucket), aws.String(u.f.key)
+			in.UploadId, in.PartNumber = aws.String(uploadID), aws.Int32(num)
+			in.Body, in.ContentLength = src, aws.Int64(size)
+		})
+		out, err := m.client.UploadPart(actx, in, m.requestOptions(u.meterUp(mt), nil))
 		if err = endUpload(mt, src, err); err == nil {
-			etag = aws.ToString(out.ETag)
+			part = completedPart(num, aws.ToString(out.ETag), checksums{
+				out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256})
 		}
 		return err
 	})
-	return etag, err
+	return part, err
 }
 
 // complete finishes the upload with its parts in order.
@@ -162,14 +173,15 @@ func (u *uploader) complete(ctx context.Context, uploadID string, parts []types.
 		return int(aws.ToInt32(a.PartNumber) - aws.ToInt32(b.PartNumber))
 	})
 	var out *s3.CompleteMultipartUploadOutput
-	err := m.call(ctx, "CompleteMultipartUpload", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	err := m.call(ctx, "CompleteMultipartUpload", m.cfg.MaxAttempts, func(actx context.Context) error {
 		var err error
-		out, err = m.client.CompleteMultipartUpload(actx, &s3.CompleteMultipartUploadInput{
-			Bucket:          aws.String(u.f.bucket),
-			Key:             aws.String(u.f.key),
-			UploadId:        aws.String(uploadID),
-			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
-		}, m.requestOptions(nil, nil))
+		in := &s3.CompleteMultipartUploadInput{}
+		u.o.completeMultipartUpload(in)
+		shape(&u.o, in, func(in *s3.CompleteMultipartUploadInput) {
+			in.Bucket, in.Key, in.UploadId = aws.String(u.f.bucket), aws.String(u.f.key), aws.String(uploadID)
+			in.MultipartUpload = &types.CompletedMultipartUpload{Parts: parts}
+		})
+		out, err = m.client.CompleteMultipartUpload(actx, in, m.requestOptions(nil, nil))
 		return err
 	})
 	if err != nil {
@@ -189,12 +201,13 @@ func (u *uploader) abort(ctx context.Context, uploadID string) error {
 	m := u.m
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	return m.call(actx, "AbortMultipartUpload", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
-		_, err := m.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
-			Bucket:   aws.String(u.f.bucket),
-			Key:      aws.String(u.f.key),
-			UploadId: aws.String(uploadID),
-		}, m.requestOptions(nil, nil))
+	return m.call(actx, "AbortMultipartUpload", m.cfg.MaxAttempts, func(actx context.Context) error {
+		in := &s3.AbortMultipartUploadInput{}
+		u.o.abortMultipartUpload(in)
+		shape(&u.o, in, func(in *s3.AbortMultipartUploadInput) {
+			in.Bucket, in.Key, in.UploadId = aws.String(u.f.bucket), aws.String(u.f.key), aws.String(uploadID)
+		})
+		_, err := m.client.AbortMultipartUpload(actx, in, m.requestOptions(nil, nil))
 		var apiErr smithy.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchUpload" {
 			return nil

@@ -37,7 +37,7 @@ type errorClass int
 const (
 	classOK        errorClass = iota
 	classThrottle             // retry after back-off; shrink the window
-	classTransient            // retry after back-off, within NumDownloadAttempts
+	classTransient            // retry after back-off, within MaxAttempts
 	classFatal                // give up now
 )
 

@@ -122,32 +122,32 @@ func sourceSize(body io.Reader, declared int64) (ra io.ReaderAt, base, size int6
 	return nil, 0, declared, nil
 }
 
-// uploader is one upload in progress.
+// uploader is one upload or multipart copy in progress.
 type uploader struct {
 	m    *Manager
 	f    *Future
 	o    options
-	part int64 // part size in bytes
+	part int64       // part size in bytes
+	src  *copySource // the source of a copy; nil for an upload
 }
 
 // put sends the whole object with one PutObject.
 func (u *uploader) put(ctx context.Context, src *partReader, size int64) (Result, error) {
 	m := u.m
 	var out *s3.PutObjectOutput
-	err := m.call(ctx, "PutObject", m.cfg.NumDownloadAttempts, func(actx context.Context) error {
+	err := m.call(ctx, "PutObject", m.cfg.MaxAttempts, func(actx context.Context) error {
 		if _, err := src.Seek(0, io.SeekStart); err != nil {
 			return &fatalError{err}
 		}
 		mt := newMeter(u.f)
+		in := &s3.PutObjectInput{}
+		u.o.putObject(in)
+		shape(&u.o, in, func(in *s3.PutObjectInput) {
+			in.Bucket, in.Key = aws.String(u.f.bucket), aws.String(u.f.key)
+			in.Body, in.ContentLength = src, aws.Int64(size)
+		})
 		var err error
-		out, err = m.client.PutObject(actx, &s3.PutObjectInput{
-			Bucket:        aws.String(u.f.bucket),
-			Key:           aws.String(u.f.key),
-			Body:          src,
-			ContentLength: aws.Int64(size),
-			ContentType:   optString(u.o.contentType),
-			Metadata:      u.o.metadata,
-		}, m.requestOptions(u.meterUp(mt), nil))
+		out, err = m.client.PutObject(actx, in, m.requestOptions(u.meterUp(mt), nil))
 		return endUpload(mt, src, err)
 	})
 	if err != nil {
@@ -261,13 +261,6 @@ func submitSections(ctx context.Context, submit submitFunc, ra io.ReaderAt, base
 		submit(num, newPartReader(ra, base+off, k), k, nil)
 	}
 	return size, nil
-}
-
-func optString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return aws.String(s)
 }
 
 // exactReader passes through a body declared (WithSize) to hold want

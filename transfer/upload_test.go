@@ -272,7 +272,7 @@ func TestUploadTransientErrorsExhaustAttempts(t *testing.T) {
 			}
 			return nil
 		}
-		m := newTestManager(t, fake.client(), Config{NumDownloadAttempts: 3})
+		m := newTestManager(t, fake.client(), Config{MaxAttempts: 3})
 		_, err := m.Upload(context.Background(), strings.NewReader("abc"), "b", "k").Result()
 		if err == nil || !strings.Contains(err.Error(), "after 3 attempts") {
 			t.Fatalf("error = %v", err)

@@ -73,25 +73,67 @@ func (m *Manager) requestOptions(up, down func(context.Context, io.ReadCloser) i
 	}
 }
 
-// pace wraps r so that its reads are charged to the manager's budget in
-// small quanta, stopping with ctx's error when ctx ends. Without a budget
-// r is returned as it is.
-func (m *Manager) pace(ctx context.Context, r io.ReadCloser) io.ReadCloser {
+// pace wraps body so that each of its reads is paid for from the
+// manager's budget before it is returned, stopping with ctx's error when
+// ctx ends. Without a budget body is returned as it is.
+//
+// Paying before returning matters for request bodies: the transport puts
+// the bytes on the wire as soon as Read returns them. A stream that let
+// bytes pile up and paid for them later (as bandwidth.LimitedStream does
+// below its threshold) would let every parallel request run one step
+// ahead of the budget, and would let a body smaller than one step go
+// unpaid when the answer arrives before the transport closes the body.
+func (m *Manager) pace(ctx context.Context, body io.ReadCloser) io.ReadCloser {
 	if m.bucket == nil {
-		return r
+		return body
 	}
-	return bandwidth.NewLimitedStream(ctx, r, m.bucket, m.cfg.Clock, m.quantum())
+	if p, ok := m.bucket.(bandwidth.Pacer); ok {
+		return &pacedBody{ctx: ctx, rc: body, pacer: p, step: m.step}
+	}
+	// Any other Bucket: a LimitedStream with a threshold of one byte pays
+	// for every read before returning it, through the bucket's
+	// Consume-and-retry protocol; reads are cut to one step.
+	ls := bandwidth.NewLimitedStream(ctx, body, m.bucket, m.cfg.Clock, 1)
+	return &pacedBody{ctx: ctx, rc: ls, step: m.step}
 }
 
-// quantum is the pacing step in bytes for streams on a bucket that does
-// not choose its own: about 25 ms of MaxBandwidth, between 4 KiB and
-// 256 KiB; without MaxBandwidth, the bandwidth package's default.
-func (m *Manager) quantum() int {
-	if _, ok := m.bucket.(bandwidth.Pacer); ok || m.cfg.MaxBandwidth == 0 {
-		return 0 // the bucket's own Quantum, or bandwidth.DefaultBytesThreshold
+// pacedBody reads at most step bytes at a time from rc and, when pacer
+// is set, waits for them before returning them.
+type pacedBody struct {
+	ctx   context.Context
+	rc    io.ReadCloser
+	pacer bandwidth.Pacer
+	step  int
+}
+
+func (b *pacedBody) Read(p []byte) (int, error) {
+	if len(p) > b.step {
+		p = p[:b.step]
 	}
-	q := m.cfg.MaxBandwidth / 40
-	return int(min(max(q, 4<<10), 256<<10))
+	n, err := b.rc.Read(p)
+	if n > 0 && b.pacer != nil {
+		if werr := b.pacer.WaitN(b.ctx, int64(n)); werr != nil {
+			// Not delivered, so not owed: WaitN gave its slot back.
+			return 0, werr
+		}
+	}
+	return n, err
+}
+
+func (b *pacedBody) Close() error { return b.rc.Close() }
+
+// paceStep is the most bytes one read of a paced body takes: the
+// bucket's own Quantum for a Pacer (20 ms of its rate for a
+// PacingBucket), else about 25 ms of MaxBandwidth between 4 KiB and
+// 256 KiB, else bandwidth.DefaultBytesThreshold.
+func paceStep(bucket bandwidth.Bucket, maxBandwidth int64) int {
+	if p, ok := bucket.(bandwidth.Pacer); ok && p.Quantum() > 0 {
+		return int(min(p.Quantum(), 1<<30))
+	}
+	if maxBandwidth > 0 {
+		return int(min(max(maxBandwidth/40, 4<<10), 256<<10))
+	}
+	return bandwidth.DefaultBytesThreshold
 }
 
 // meter counts the bytes the transport takes from one upload attempt's

@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"sync"
-	"time"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -24,9 +23,15 @@ input or output) or s3://bucket/key; at least one is an s3:// location. A
 destination key ending in / (or no key) takes the source's base name, and a
 local destination that is a directory receives the file under its own name.
 With --recursive, SRC is a directory or an s3:// prefix and every file or
-object under it is copied. S3 to S3 copies stream through this machine (they
-work between different endpoints and count against the cap twice: down and
-up).
+object under it is copied; --include and --exclude choose which. S3 to S3
+copies are made by the server (CopyObject, or UploadPartCopy for objects
+from --multipart-threshold on): the bytes do not pass through this machine
+and do not count against the cap.
+
+Progress: on a terminal, a status line redrawn every 0.2 s; otherwise (a
+pipe, a log file) a "progress:" line every 5 s. Both end with a summary.
+--no-progress leaves only the lines naming each file copied; --quiet only
+errors.
 
 Credentials and region come from the standard AWS chain (environment,
 shared config and credentials files, --profile). Flags may come before or
@@ -44,25 +49,35 @@ type cpFlags struct {
 	maxConcurrent                      int
 	recursive, quiet, noProgress       bool
 	contentType                        string
+	filters                            []transfer.Option // --include and --exclude, in order
 }
 
 func (f *cpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.endpoint, "endpoint-url", "", "S3 endpoint `URL` (path-style addressing), e.g. http://127.0.0.1:8333")
 	fs.StringVar(&f.region, "region", "", "AWS `region` (default: from the environment or profile; us-east-1 with --endpoint-url)")
 	fs.StringVar(&f.profile, "profile", "", "shared config `profile` to use")
-	fs.StringVar(&f.maxBandwidth, "max-bandwidth", "", "cap on the `rate` of all transfers together: 1048576 (bytes/s), 50MB/s, 10Mb/s (default: unlimited)")
-	fs.StringVar(&f.threshold, "multipart-threshold", "8MB", "`size` from which uploads are multipart and downloads ranged: 8MB, 8MiB, 8388608")
+	fs.StringVar(&f.maxBandwidth, "max-bandwidth", "", "cap on the `rate` of all transfers together: 1048576 (bytes/s), 50MB/s, 10Mb/s (bits) (default: unlimited)")
+	fs.StringVar(&f.threshold, "multipart-threshold", "8MB", "`size` from which uploads and copies are multipart and downloads ranged: 8MB, 8MiB, 8388608")
 	fs.StringVar(&f.chunkSize, "multipart-chunksize", "8MB", "part `size`, at least 5MB (raised for objects of more than 10,000 parts)")
 	fs.IntVar(&f.maxConcurrent, "max-concurrent-requests", transfer.DefaultMaxConcurrency, "most S3 requests in flight at once")
 	fs.BoolVar(&f.recursive, "recursive", false, "copy a directory or every object under a prefix")
+	fs.Func("include", "with --recursive: copy the files whose path below SRC matches `pattern` (* ? [a-z]; * crosses /), even if an earlier --exclude left them out", func(p string) error {
+		f.filters = append(f.filters, transfer.WithInclude(p))
+		return nil
+	})
+	fs.Func("exclude", "with --recursive: leave out the files whose path below SRC matches `pattern`; the last matching --include or --exclude decides", func(p string) error {
+		f.filters = append(f.filters, transfer.WithExclude(p))
+		return nil
+	})
 	fs.BoolVar(&f.quiet, "quiet", false, "print nothing but errors")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress display (the lines naming each copied file remain)")
 	fs.StringVar(&f.contentType, "content-type", "", "Content-`Type` of uploaded objects (default: guessed from the file name extension; copies keep the source's)")
 }
 
 // transferConfig turns the flags into a transfer.Config; errors are bad
-// arguments.
-func (f *cpFlags) transferConfig() (transfer.Config, error) {
+// arguments. warn receives notes about values that are valid but likely
+// not meant.
+func (f *cpFlags) transferConfig(warn func(string)) (transfer.Config, error) {
 	var cfg transfer.Config
 	if f.maxBandwidth != "" {
 		rate, err := bandwidth.ParseRate(f.maxBandwidth)
@@ -70,6 +85,9 @@ func (f *cpFlags) transferConfig() (transfer.Config, error) {
 			return cfg, fmt.Errorf("--max-bandwidth: %w", err)
 		}
 		cfg.MaxBandwidth = rate
+		if w := bitsWarning(f.maxBandwidth, rate); w != "" {
+			warn(w)
+		}
 	}
 	threshold, err := bandwidth.ParseSize(f.threshold)
 	if err != nil {
@@ -92,6 +110,21 @@ func (f *cpFlags) transferConfig() (transfer.Config, error) {
 	cfg.MultipartChunkSize = chunk
 	cfg.MaxConcurrency = f.maxConcurrent
 	return cfg, nil
+}
+
+// bitsWarning returns a warning for a rate written in bits with no
+// capital letter in its unit ("8mb/s", "500kb/s"): in the AWS CLI grammar
+// a lower-case b means bits, which is easy to write when bytes were
+// meant. "10Mb/s" is the usual way to write bits and passes silently.
+func bitsWarning(s string, rate int64) string {
+	unit := strings.TrimLeft(strings.TrimSpace(s), "0123456789. ")
+	if !strings.HasSuffix(unit, "b/s") || strings.ToLower(unit) != unit {
+		return ""
+	}
+	bytesForm := strings.TrimSpace(s)
+	bytesForm = bytesForm[:len(bytesForm)-len(unit)] + strings.ToUpper(strings.TrimSuffix(unit, "b/s")) + "B/s"
+	return fmt.Sprintf("warning: --max-bandwidth %s: a lower-case b means bits, so the cap is %s/s (%d bytes/s); write %s for bytes",
+		s, transfer.FormatBytes(rate), rate, bytesForm)
 }
 
 // parseInterleaved parses flags that may appear before, between and after
@@ -143,7 +176,11 @@ func runCp(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usageError("DST: %v", err)
 	}
-	tcfg, err := f.transferConfig()
+	tcfg, err := f.transferConfig(func(w string) {
+		if !f.quiet {
+			fmt.Fprintln(env.Stderr, w)
+		}
+	})
 	if err != nil {
 		return usageError("%v", err)
 	}
@@ -154,6 +191,9 @@ func runCp(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := checkPair(src, dst, f.recursive); err != nil {
 		return usageError("%v", err)
+	}
+	if len(f.filters) > 0 && !f.recursive {
+		return usageError("--include and --exclude choose files of a --recursive copy; add --recursive")
 	}
 	// Local sources are checked before anything touches the network.
 	if !src.isS3() && !src.stdio() {
@@ -166,14 +206,6 @@ func runCp(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := plan(ctx, client, src, dst, f.recursive, func(w string) {
-		if !f.quiet {
-			fmt.Fprintln(env.Stderr, w)
-		}
-	})
-	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
-	}
 	m, err := transfer.NewManager(client, tcfg)
 	if err != nil {
 		return usageError("%v", err)
@@ -183,20 +215,33 @@ func runCp(ctx context.Context, env *Env, args []string) error {
 	if f.quiet || f.noProgress {
 		mode = progressOff
 	}
-	rep := newReporter(env.Stdout, env.Stderr, mode, time.Now, nil)
-	for _, j := range jobs {
-		rep.addFile(j.display(), j.size)
+	var j *job
+	name := ""
+	if !f.recursive {
+		j = plan(src, dst)
+		name = j.dst.String()
 	}
-	c := &copier{env: env, client: client, m: m, rep: rep, contentType: f.contentType}
-	failed := runJobs(ctx, c, jobs, tcfg.MaxConcurrency, !f.quiet && !dst.stdio())
-	m.Shutdown(context.WithoutCancel(ctx), true)
+	rep := newReporter(env.Stdout, env.Stderr, mode, name)
+	c := &copier{env: env, m: m, rep: rep, flags: &f, announce: !f.quiet && !dst.stdio(),
+		progress: transfer.WithProgress(mode.interval(), rep.update)}
+	var failed, total int
+	if f.recursive {
+		failed, total, err = c.recursive(ctx, src, dst)
+	} else {
+		failed, total = c.single(ctx, j), 1
+	}
+	m.Close()
 	rep.close()
 
 	switch {
 	case ctx.Err() != nil:
 		return &ExitError{Code: ExitFailure, Err: errors.New("interrupted; incomplete multipart uploads were aborted")}
+	case err != nil:
+		return &ExitError{Code: ExitFailure, Err: err}
+	case failed > 0 && total > 1:
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d of %d transfer(s) failed", failed, total)}
 	case failed > 0:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d of %d transfer(s) failed", failed, len(jobs))}
+		return &ExitError{Code: ExitFailure, Err: errSilent}
 	}
 	return nil
 }
@@ -235,49 +280,4 @@ func newS3Client(ctx context.Context, f *cpFlags) (*s3.Client, error) {
 			o.UsePathStyle = true
 		}
 	}), nil
-}
-
-// runJobs runs the jobs, a bounded number at a time, and returns how many
-// failed. announce prints a line for each file copied.
-func runJobs(ctx context.Context, c *copier, jobs []*job, concurrency int, announce bool) int {
-	rep := c.rep
-	// Each job holds a file or a pipe open; bound them. The manager's
-	// request window bounds the requests.
-	sem := make(chan struct{}, max(2*concurrency, 4))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	failed := 0
-	for _, j := range jobs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := c.run(ctx, j)
-			rep.fileDone()
-			if err != nil {
-				// After an interruption every transfer fails alike; say so
-				// only where something was left behind.
-				var abortErr *transfer.AbortError
-				if ctx.Err() == nil || errors.As(err, &abortErr) {
-					rep.println(fmt.Sprintf("%s failed: %s to %s: %v", j.verb(), j.src, j.dst, err), true)
-				}
-				mu.Lock()
-				failed++
-				mu.Unlock()
-				return
-			}
-			if announce {
-				rep.println(fmt.Sprintf("%s: %s to %s", j.verb(), j.src, j.dst), false)
-			}
-		}()
-	}
-	wg.Wait()
-	return failed
 }

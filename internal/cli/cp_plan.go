@@ -4,16 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"mime"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3limit/s3limit/transfer"
 )
@@ -101,72 +96,36 @@ const (
 type job struct {
 	kind     jobKind
 	src, dst location
-	size     int64 // -1 when unknown (standard input)
-	// For copies: the source object's headers, once known.
-	contentType string
-	metadata    map[string]string
-	headed      bool
 }
 
 func (j *job) verb() string {
 	return [...]string{"upload", "download", "copy"}[j.kind]
 }
 
-// display names the job in a progress line.
-func (j *job) display() string {
-	if j.dst.isS3() {
-		return j.dst.key
-	}
-	return j.dst.path
-}
-
-// plan lists the copies SRC to DST stands for. warn receives notes about
-// objects that are skipped.
-func plan(ctx context.Context, client *s3.Client, src, dst location, recursive bool, warn func(string)) ([]*job, error) {
-	if recursive {
-		if src.isS3() {
-			return planFromPrefix(ctx, client, src, dst, warn)
-		}
-		return planFromDir(src, dst)
-	}
-	j := &job{src: src, dst: dst, size: -1}
+// plan resolves a copy of one file or object: its direction and the
+// destination's full name. A destination key ending in "/" takes the
+// source's base name, and so does a local destination that is a
+// directory.
+func plan(src, dst location) *job {
+	j := &job{src: src, dst: dst}
 	switch {
 	case !src.isS3():
 		j.kind = jobUpload
-		if !src.stdio() {
-			fi, err := os.Stat(src.path)
-			if err != nil {
-				return nil, err
-			}
-			if fi.Mode().IsRegular() {
-				j.size = fi.Size()
-			}
-		}
 		if dst.isPrefix() {
 			j.dst = dst.withKey(dst.key + filepath.Base(src.path))
 		}
-	default:
-		head, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(src.bucket), Key: aws.String(src.key)})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", src, err)
+	case dst.isS3():
+		j.kind = jobCopy
+		if dst.isPrefix() {
+			j.dst = dst.withKey(dst.key + path.Base(src.key))
 		}
-		j.size = aws.ToInt64(head.ContentLength)
-		j.contentType, j.metadata, j.headed = aws.ToString(head.ContentType), head.Metadata, true
-		base := path.Base(src.key)
-		switch {
-		case dst.isS3():
-			j.kind = jobCopy
-			if dst.isPrefix() {
-				j.dst = dst.withKey(dst.key + base)
-			}
-		default:
-			j.kind = jobDownload
-			if !dst.stdio() && (strings.HasSuffix(dst.path, string(filepath.Separator)) || strings.HasSuffix(dst.path, "/") || isDir(dst.path)) {
-				j.dst.path = filepath.Join(dst.path, filepath.FromSlash(base))
-			}
+	default:
+		j.kind = jobDownload
+		if !dst.stdio() && (strings.HasSuffix(dst.path, string(filepath.Separator)) || strings.HasSuffix(dst.path, "/") || isDir(dst.path)) {
+			j.dst.path = filepath.Join(dst.path, filepath.FromSlash(path.Base(src.key)))
 		}
 	}
-	return []*job{j}, nil
+	return j
 }
 
 func isDir(p string) bool {
@@ -174,142 +133,126 @@ func isDir(p string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// dirPrefix returns key as a prefix: empty, or ending in "/".
-func dirPrefix(key string) string {
-	if key == "" || strings.HasSuffix(key, "/") {
-		return key
-	}
-	return key + "/"
-}
-
-// planFromDir lists the regular files under a local directory (following
-// symbolic links to files, not to directories) for upload under DST's
-// prefix.
-func planFromDir(src, dst location) ([]*job, error) {
-	prefix := dirPrefix(dst.key)
-	var jobs []*job
-	err := filepath.WalkDir(src.path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		fi, err := os.Stat(p) // follows a link
-		if err != nil || !fi.Mode().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(src.path, p)
-		if err != nil {
-			return err
-		}
-		jobs = append(jobs, &job{
-			kind: jobUpload,
-			src:  location{path: p},
-			dst:  dst.withKey(prefix + filepath.ToSlash(rel)),
-			size: fi.Size(),
-		})
-		return nil
-	})
-	return jobs, err
-}
-
-// planFromPrefix lists the objects under an S3 prefix for download into a
-// local directory or copy under another prefix. "Directory" marker objects
-// (keys ending in "/") are skipped, and so are keys that would land outside
-// the local destination ("../x", absolute paths).
-func planFromPrefix(ctx context.Context, client *s3.Client, src, dst location, warn func(string)) ([]*job, error) {
-	prefix := dirPrefix(src.key)
-	var jobs []*job
-	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(src.bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", src.withKey(prefix), err)
-		}
-		for _, obj := range page.Contents {
-			key := aws.ToString(obj.Key)
-			rel := strings.TrimPrefix(key, prefix)
-			if rel == "" || strings.HasSuffix(key, "/") {
-				continue
-			}
-			j := &job{src: src.withKey(key), size: aws.ToInt64(obj.Size)}
-			if dst.isS3() {
-				j.kind, j.dst = jobCopy, dst.withKey(dirPrefix(dst.key)+rel)
-			} else {
-				local, ok := safeLocalPath(rel)
-				if !ok {
-					warn(fmt.Sprintf("warning: skipping %s: its key does not map to a path inside %s", j.src, dst.path))
-					continue
-				}
-				j.kind, j.dst = jobDownload, location{path: filepath.Join(dst.path, local)}
-			}
-			jobs = append(jobs, j)
-		}
-	}
-	return jobs, nil
-}
-
-// safeLocalPath turns the part of a key below a prefix into a relative
-// local path, refusing anything that would escape the destination.
-func safeLocalPath(rel string) (string, bool) {
-	if strings.Contains(rel, "\\") && filepath.Separator == '\\' {
-		return "", false
-	}
-	local := filepath.FromSlash(rel)
-	if !filepath.IsLocal(local) {
-		return "", false
-	}
-	return filepath.Clean(local), true
-}
-
-// copier runs jobs.
+// copier runs the transfers of a cp run and reports them.
 type copier struct {
-	env         *Env
-	client      *s3.Client
-	m           *transfer.Manager
-	rep         *reporter
-	contentType string // --content-type
+	env      *Env
+	m        *transfer.Manager
+	rep      *reporter
+	flags    *cpFlags
+	announce bool            // print a line for each file copied
+	progress transfer.Option // feeds the reporter
 }
 
-func (c *copier) run(ctx context.Context, j *job) error {
-	sub := transfer.WithSubscribers(c.rep)
+// reason is what to print after "upload failed: SRC to DST:": the cause
+// of a transfer's error, which names the object only when it is not the
+// one already named.
+func reason(err error) string {
+	var te *transfer.Error
+	if errors.As(err, &te) {
+		return te.Err.Error()
+	}
+	return err.Error()
+}
+
+// single runs one job and returns 1 if it failed.
+func (c *copier) single(ctx context.Context, j *job) int {
+	var err error
 	switch j.kind {
 	case jobUpload:
-		return c.upload(ctx, j, sub)
+		err = c.upload(ctx, j)
 	case jobDownload:
-		if j.dst.stdio() {
-			_, err := c.m.DownloadStream(ctx, j.src.bucket, j.src.key, c.env.Stdout, sub).Result()
-			return err
-		}
-		return c.downloadFile(ctx, j, sub)
+		err = c.download(ctx, j)
 	default:
-		return c.relay(ctx, j, sub)
+		var opts []transfer.Option
+		if c.flags.contentType != "" {
+			opts = append(opts, transfer.WithContentType(c.flags.contentType))
+		}
+		_, err = c.m.Copy(ctx, j.src.bucket, j.src.key, j.dst.bucket, j.dst.key, append(opts, c.progress)...).Result()
 	}
+	if err != nil {
+		c.rep.println(fmt.Sprintf("%s failed: %s to %s: %s", j.verb(), j.src, j.dst, reason(err)), true)
+		return 1
+	}
+	if c.announce {
+		c.rep.println(fmt.Sprintf("%s: %s to %s", j.verb(), j.src, j.dst), false)
+	}
+	return 0
 }
 
-func (c *copier) upload(ctx context.Context, j *job, sub transfer.Option) error {
-	ct := c.contentType
-	var body io.Reader = c.env.Stdin
-	if !j.src.stdio() {
-		f, err := os.Open(j.src.path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		body = f
-		if ct == "" {
-			ct = mime.TypeByExtension(filepath.Ext(j.src.path))
-		}
+func (c *copier) upload(ctx context.Context, j *job) error {
+	opts := []transfer.Option{c.progress}
+	if ct := c.flags.contentType; ct != "" {
+		opts = append(opts, transfer.WithContentType(ct))
 	}
-	_, err := c.m.Upload(ctx, body, j.dst.bucket, j.dst.key, sub, transfer.WithContentType(ct)).Result()
+	var f *transfer.Future
+	if j.src.stdio() {
+		f = c.m.Upload(ctx, c.env.Stdin, j.dst.bucket, j.dst.key, opts...)
+	} else {
+		f = c.m.UploadFile(ctx, j.src.path, j.dst.bucket, j.dst.key, opts...)
+	}
+	_, err := f.Result()
 	return err
 }
 
-// downloadFile downloads into a temporary file next to the destination and
-// renames it into place once complete, so a failed or interrupted download
-// leaves no partial file under the destination's name.
-func (c *copier) downloadFile(ctx context.Context, j *job, sub transfer.Option) error {
+// recursive copies a directory or a prefix and returns how many of how
+// many files failed; err is set when nothing could be started (a listing
+// that failed).
+func (c *copier) recursive(ctx context.Context, src, dst location) (failed, total int, err error) {
+	opts := append([]transfer.Option{c.progress, transfer.WithEachObject(c.report)}, c.flags.filters...)
+	if ct := c.flags.contentType; ct != "" {
+		opts = append(opts, transfer.WithContentType(ct))
+	}
+	var res transfer.DirectoryResult
+	switch {
+	case !src.isS3():
+		res, err = c.m.UploadDirectory(ctx, src.path, dst.bucket, dst.key, opts...)
+	case dst.isS3():
+		res, err = c.m.CopyDirectory(ctx, src.bucket, src.key, dst.bucket, dst.key, opts...)
+	default:
+		res, err = c.m.DownloadDirectory(ctx, src.bucket, src.key, dst.path, opts...)
+	}
+	if res.Objects == nil && err != nil {
+		return 0, 0, err // nothing was started
+	}
+	return res.Failed, len(res.Objects) - res.Skipped, nil
+}
+
+// report prints the line of one object of a recursive copy.
+func (c *copier) report(r transfer.ObjectResult) {
+	from, to := "s3://"+r.SrcBucket+"/"+r.SrcKey, "s3://"+r.Bucket+"/"+r.Key
+	verb := "copy"
+	switch {
+	case r.SrcBucket == "":
+		from, verb = r.Path, "upload"
+	case r.Path != "" || r.Skipped:
+		to, verb = r.Path, "download"
+	}
+	switch {
+	case r.Skipped:
+		if !c.flags.quiet {
+			c.rep.println(fmt.Sprintf("warning: skipping %s: %v", from, r.Err), true)
+		}
+	case r.Err != nil:
+		// After an interruption every transfer fails alike; say so only
+		// where something was left behind.
+		var abortErr *transfer.AbortError
+		if !errors.Is(r.Err, context.Canceled) || errors.As(r.Err, &abortErr) {
+			c.rep.println(fmt.Sprintf("%s failed: %s to %s: %s", verb, from, to, reason(r.Err)), true)
+		}
+	case c.announce:
+		c.rep.println(fmt.Sprintf("%s: %s to %s", verb, from, to), false)
+	}
+}
+
+// download writes an object to stdout, to a device or named pipe in
+// order, or to a file through a temporary file renamed into place once
+// complete (so a failed download leaves no partial file under the
+// destination's name).
+func (c *copier) download(ctx context.Context, j *job) error {
+	if j.dst.stdio() {
+		_, err := c.m.DownloadStream(ctx, j.src.bucket, j.src.key, c.env.Stdout, c.progress).Result()
+		return err
+	}
 	if fi, err := os.Stat(j.dst.path); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
 		// A device or a named pipe (/dev/null, a FIFO): write to it in
 		// order, never rename over it.
@@ -317,62 +260,12 @@ func (c *copier) downloadFile(ctx context.Context, j *job, sub transfer.Option) 
 		if err != nil {
 			return err
 		}
-		_, err = c.m.DownloadStream(ctx, j.src.bucket, j.src.key, f, sub).Result()
+		_, err = c.m.DownloadStream(ctx, j.src.bucket, j.src.key, f, c.progress).Result()
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		return err
 	}
-	dir := filepath.Dir(j.dst.path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(j.dst.path)+".*.s3limit-part")
-	if err != nil {
-		return err
-	}
-	_, err = c.m.Download(ctx, j.src.bucket, j.src.key, tmp, sub).Result()
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		if err = os.Chmod(tmp.Name(), 0o644); err == nil {
-			err = os.Rename(tmp.Name(), j.dst.path)
-		}
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
+	_, err := c.m.DownloadFile(ctx, j.src.bucket, j.src.key, j.dst.path, c.progress).Result()
 	return err
-}
-
-// relay copies an object to another location by streaming it through
-// this machine: a download into a pipe feeds an upload of known size.
-// Progress counts the bytes stored at the destination.
-func (c *copier) relay(ctx context.Context, j *job, sub transfer.Option) error {
-	if !j.headed {
-		head, err := c.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(j.src.bucket), Key: aws.String(j.src.key)})
-		if err != nil {
-			return err
-		}
-		j.size = aws.ToInt64(head.ContentLength)
-		j.contentType, j.metadata = aws.ToString(head.ContentType), head.Metadata
-	}
-	ct := c.contentType
-	if ct == "" {
-		ct = j.contentType
-	}
-	pr, pw := io.Pipe()
-	down := c.m.DownloadStream(ctx, j.src.bucket, j.src.key, pw)
-	go func() {
-		_, err := down.Result()
-		pw.CloseWithError(err) // nil: end of file
-	}()
-	_, uerr := c.m.Upload(ctx, pr, j.dst.bucket, j.dst.key,
-		sub, transfer.WithSize(j.size), transfer.WithContentType(ct), transfer.WithMetadata(j.metadata)).Result()
-	pr.CloseWithError(errors.New("the upload side of the copy stopped"))
-	if _, derr := down.Result(); derr != nil {
-		return derr
-	}
-	return uerr
 }

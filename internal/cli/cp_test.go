@@ -360,8 +360,11 @@ func TestCpTransferFailures(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"missing object", []string{"s3://bkt/missing", filepath.Join(e.dir, "out")}, "s3://bkt/missing"},
-		{"missing bucket", []string{file, "s3://no-such-bucket/f"}, "upload failed: " + file},
+		{"missing object", []string{"s3://bkt/missing", filepath.Join(e.dir, "out")},
+			"download failed: s3://bkt/missing to " + filepath.Join(e.dir, "out") + ": not found: s3://bkt/missing\n"},
+		{"missing object to stdout", []string{"s3://bkt/missing", "-"}, "download failed: s3://bkt/missing to -: not found: s3://bkt/missing\n"},
+		{"missing source of a copy", []string{"s3://bkt/missing", "s3://bkt/copy"}, "copy failed: s3://bkt/missing to s3://bkt/copy: not found: s3://bkt/missing\n"},
+		{"missing bucket", []string{file, "s3://no-such-bucket/f"}, "upload failed: " + file + " to s3://no-such-bucket/f: bucket not found: s3://no-such-bucket\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -417,23 +420,68 @@ func TestParseInterleaved(t *testing.T) {
 	}
 }
 
-func TestSafeLocalPath(t *testing.T) {
-	tests := []struct {
-		rel  string
-		ok   bool
-		want string
-	}{
-		{"a/b.txt", true, filepath.Join("a", "b.txt")},
-		{"a//b", true, filepath.Join("a", "b")},
-		{"../escape", false, ""},
-		{"a/../../escape", false, ""},
-		{"/etc/passwd", false, ""},
-		{"a/./b", true, filepath.Join("a", "b")},
+// --include and --exclude choose the files of a recursive copy, the last
+// matching one deciding; a key that would escape the destination is
+// skipped with a warning, not a failure.
+func TestCpRecursiveFilters(t *testing.T) {
+	e := newCpEnv(t, "bkt")
+	tree := filepath.Join(e.dir, "tree")
+	for _, name := range []string{"a.txt", "b.log", "sub/c.txt", "tmp/d.txt"} {
+		cpWriteFile(t, filepath.Join(tree, filepath.FromSlash(name)), []byte(name))
 	}
-	for _, tc := range tests {
-		got, ok := safeLocalPath(tc.rel)
-		if ok != tc.ok || got != tc.want {
-			t.Errorf("safeLocalPath(%q) = %q, %v; want %q, %v", tc.rel, got, ok, tc.want, tc.ok)
-		}
+	code, stdout, stderr := e.cp(t, nil, "--recursive", "--no-progress", tree, "s3://bkt/f/",
+		"--exclude", "*", "--include", "*.txt", "--exclude", "tmp/*")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got, want := e.keys(t, "bkt", "f/"), []string{"f/a.txt", "f/sub/c.txt"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("keys %q, want %q", got, want)
+	}
+	if n := strings.Count(stdout, "upload: "); n != 2 {
+		t.Fatalf("stdout %q", stdout)
+	}
+
+	if _, err := e.client.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String("bkt"), Key: aws.String("f/../../evil"), Body: strings.NewReader("x"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	down := filepath.Join(e.dir, "down")
+	code, _, stderr = e.cp(t, nil, "--recursive", "--no-progress", "s3://bkt/f", down, "--exclude", "sub/*")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "warning: skipping s3://bkt/f/../../evil: the key does not map to a path inside "+down) {
+		t.Fatalf("stderr %q", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(down, "a.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(down, "sub")); !os.IsNotExist(err) {
+		t.Fatalf("an excluded object was downloaded: %v", err)
+	}
+
+	code, _, stderr = e.cp(t, nil, filepath.Join(tree, "a.txt"), "s3://bkt/x", "--include", "*.txt")
+	if code != ExitUsage || !strings.Contains(stderr, "add --recursive") {
+		t.Fatalf("--include without --recursive: exit %d, %q", code, stderr)
+	}
+}
+
+// A rate in lower-case bits is accepted with one warning that says what
+// it means.
+func TestCpWarnsAboutLowerCaseBits(t *testing.T) {
+	e := newCpEnv(t, "bkt")
+	src := filepath.Join(e.dir, "f")
+	cpWriteFile(t, src, []byte("small"))
+	code, _, stderr := e.cp(t, nil, src, "s3://bkt/f", "--max-bandwidth", "64mb/s", "--no-progress")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := "warning: --max-bandwidth 64mb/s: a lower-case b means bits, so the cap is 8.0 MiB/s (8388608 bytes/s); write 64MB/s for bytes\n"
+	if strings.Count(stderr, "warning:") != 1 || !strings.Contains(stderr, want) {
+		t.Fatalf("stderr %q", stderr)
+	}
+	if _, _, stderr := e.cp(t, nil, src, "s3://bkt/f", "--max-bandwidth", "64mb/s", "--quiet"); stderr != "" {
+		t.Fatalf("--quiet printed %q", stderr)
 	}
 }

@@ -22,13 +22,24 @@ const (
 	progressPlain                     // a line every few seconds, for logs
 )
 
-// Redraw intervals.
+// Progress intervals: how often the transfer package delivers a snapshot,
+// and so how often the status is drawn.
 const (
 	ttyInterval   = 200 * time.Millisecond
 	plainInterval = 5 * time.Second
-	// rateWindow is how far back the displayed rate looks.
-	rateWindow = 5 * time.Second
 )
+
+// interval is the snapshot interval of the mode; 0 for no periodic
+// snapshots.
+func (m progressMode) interval() time.Duration {
+	switch m {
+	case progressTTY:
+		return ttyInterval
+	case progressPlain:
+		return plainInterval
+	}
+	return 0
+}
 
 // detectProgressMode picks the mode for writes to w: a live line on a
 // terminal, plain periodic lines otherwise.
@@ -49,24 +60,23 @@ func terminalWidth(w io.Writer) int {
 	return 0
 }
 
-// reporter counts the bytes of a cp run and owns the terminal: one
-// goroutine (run) writes every status line and every message, so status
-// redraws and "upload: ..." lines never interleave. It implements
-// transfer.Subscriber for byte counts.
+// reporter owns the terminal of a cp run: one goroutine (run) writes
+// every status line and every message, so status redraws and
+// "upload: ..." lines never interleave. The status shows the latest
+// transfer.Progress snapshot handed to update (a WithProgress function).
 type reporter struct {
 	stdout, stderr io.Writer
 	mode           progressMode
-	width          int // terminal columns; 0 = unknown
-	now            func() time.Time
-	tick           <-chan time.Time
-	stopTick       func()
+	width          int    // terminal columns; 0 = unknown
+	name           string // the file of a one-file run, shown on a terminal
 
-	msgs chan message
-	quit chan struct{}
-	done chan struct{}
+	msgs   chan message
+	redraw chan struct{} // a new snapshot is waiting; capacity 1
+	quit   chan struct{}
+	done   chan struct{}
 
-	mu sync.Mutex // guards the counters below
-	progressState
+	mu   sync.Mutex // guards last
+	last transfer.Progress
 }
 
 // message is a line for stdout or stderr.
@@ -75,90 +85,38 @@ type message struct {
 	stderr bool
 }
 
-// progressState is what a status line shows.
-type progressState struct {
-	start      time.Time
-	files      int   // files registered
-	finished   int   // files done (either way)
-	total      int64 // sum of known sizes
-	unknown    int   // files of unknown size
-	moved      int64 // net bytes transferred
-	samples    []sample
-	singleName string // the file, for a one-file run
-}
-
-type sample struct {
-	at    time.Time
-	bytes int64
-}
-
-// newReporter returns a running reporter. tick drives redraws; nil means
-// a ticker at the mode's interval.
-func newReporter(stdout, stderr io.Writer, mode progressMode, now func() time.Time, tick <-chan time.Time) *reporter {
+// newReporter returns a running reporter. name is the file of a one-file
+// run ("" for several).
+func newReporter(stdout, stderr io.Writer, mode progressMode, name string) *reporter {
 	r := &reporter{
-		stdout: stdout, stderr: stderr, mode: mode, now: now, tick: tick,
-		msgs: make(chan message, 64), quit: make(chan struct{}), done: make(chan struct{}),
-		stopTick: func() {},
+		stdout: stdout, stderr: stderr, mode: mode, name: name,
+		msgs: make(chan message, 64), redraw: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{}),
+		last: transfer.Progress{Total: -1, ETA: -1},
 	}
 	if mode == progressTTY {
 		r.width = terminalWidth(stderr)
 	}
-	if r.tick == nil && mode != progressOff {
-		interval := plainInterval
-		if mode == progressTTY {
-			interval = ttyInterval
-		}
-		t := time.NewTicker(interval)
-		r.tick, r.stopTick = t.C, t.Stop
-	}
-	r.start = now()
 	go r.run()
 	return r
 }
 
-// addFile registers a file to transfer, of size bytes (-1 if unknown).
-func (r *reporter) addFile(name string, size int64) {
+// update records a snapshot and asks for a redraw. It never blocks.
+func (r *reporter) update(p transfer.Progress) {
+	r.mu.Lock()
+	r.last = p
+	r.mu.Unlock()
+	select {
+	case r.redraw <- struct{}{}:
+	default:
+	}
+}
+
+func (r *reporter) snapshot() transfer.Progress {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.files++
-	if r.files == 1 {
-		r.singleName = name
-	} else {
-		r.singleName = ""
-	}
-	if size < 0 {
-		r.unknown++
-	} else {
-		r.total += size
-	}
+	return r.last
 }
-
-// learnSize records the size of a file registered with an unknown size.
-func (r *reporter) learnSize(size int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.unknown > 0 && size >= 0 {
-		r.unknown--
-		r.total += size
-	}
-}
-
-// fileDone records that a file has finished.
-func (r *reporter) fileDone() {
-	r.mu.Lock()
-	r.finished++
-	r.mu.Unlock()
-}
-
-func (r *reporter) OnQueued(*transfer.Future) {}
-
-func (r *reporter) OnProgress(_ *transfer.Future, n int64) {
-	r.mu.Lock()
-	r.moved += n
-	r.mu.Unlock()
-}
-
-func (r *reporter) OnDone(*transfer.Future, error) {}
 
 // println queues a line for stdout (or stderr).
 func (r *reporter) println(text string, toStderr bool) {
@@ -168,8 +126,8 @@ func (r *reporter) println(text string, toStderr bool) {
 	}
 }
 
-// close stops the reporter after writing every queued line and a final
-// summary (in the progress modes).
+// close stops the reporter after writing every queued line and, in the
+// progress modes, a summary of the last snapshot.
 func (r *reporter) close() {
 	close(r.quit)
 	<-r.done
@@ -177,7 +135,6 @@ func (r *reporter) close() {
 
 func (r *reporter) run() {
 	defer close(r.done)
-	defer r.stopTick()
 	drawn := false // a status line is on the terminal
 	clear := func() {
 		if drawn {
@@ -198,16 +155,20 @@ func (r *reporter) run() {
 		case m := <-r.msgs:
 			write(m)
 			if r.mode == progressTTY {
-				io.WriteString(r.stderr, r.status(true, false))
+				io.WriteString(r.stderr, renderStatus(r.snapshot(), r.name, true, r.width))
 				drawn = true
 			}
-		case <-r.tick:
+		case <-r.redraw:
+			p := r.snapshot()
+			if p.Done {
+				continue // the summary says it
+			}
 			switch r.mode {
 			case progressTTY:
-				io.WriteString(r.stderr, "\r"+r.status(true, true)+"\x1b[K")
+				io.WriteString(r.stderr, "\r"+renderStatus(p, r.name, true, r.width)+"\x1b[K")
 				drawn = true
 			case progressPlain:
-				io.WriteString(r.stderr, r.status(false, true)+"\n")
+				io.WriteString(r.stderr, renderStatus(p, r.name, false, 0)+"\n")
 			}
 		case <-r.quit:
 		drain:
@@ -221,67 +182,45 @@ func (r *reporter) run() {
 			}
 			clear()
 			if r.mode != progressOff {
-				io.WriteString(r.stderr, r.summary()+"\n")
+				io.WriteString(r.stderr, summary(r.snapshot())+"\n")
 			}
 			return
 		}
 	}
 }
 
-// status renders the status line; on ticks (onTick) it first records the
-// counters for the rate, so the rate is measured at regular intervals.
-func (r *reporter) status(tty, onTick bool) string {
-	now := r.now()
-	r.mu.Lock()
-	if onTick {
-		r.samples = append(r.samples, sample{now, r.moved})
-	}
-	// Keep the samples of the last rateWindow, and one before it.
-	for len(r.samples) > 2 && now.Sub(r.samples[1].at) >= rateWindow {
-		r.samples = r.samples[1:]
-	}
-	st := r.progressState
-	st.samples = append([]sample(nil), r.samples...)
-	r.mu.Unlock()
-	return renderStatus(st, now, tty, r.width)
-}
-
-func (r *reporter) summary() string {
-	now := r.now()
-	r.mu.Lock()
-	moved, files := r.moved, r.finished
-	r.mu.Unlock()
-	el := now.Sub(r.start)
-	return fmt.Sprintf("%d file(s), %s in %s (%s)", files, formatBytes(moved), formatElapsed(el), formatRate(rateOf(moved, el)))
+// summary is the last line of a run: files, bytes, time, average rate.
+func summary(p transfer.Progress) string {
+	return fmt.Sprintf("%d file(s), %s in %s (%s)", p.ObjectsDone, transfer.FormatBytes(p.Bytes),
+		formatElapsed(p.Elapsed), formatRate(rateOf(p.Bytes, p.Elapsed)))
 }
 
 // renderStatus formats a status line. tty lines have a bar when the total
-// is known and fit in width columns (when width > 0).
-func renderStatus(st progressState, now time.Time, tty bool, width int) string {
-	rate := currentRate(st.samples, now, st.moved, st.start)
-	known := st.unknown == 0
+// is known, name the file of a one-file run, and fit in width columns
+// (when width > 0).
+func renderStatus(p transfer.Progress, name string, tty bool, width int) string {
+	known := p.Total >= 0
 	var b strings.Builder
-	remaining := st.files - st.finished
-	if st.files <= 1 && tty {
+	if p.Objects <= 1 && tty {
 		// One file: percentage, bar, bytes, rate, ETA.
-		if known && st.total > 0 {
-			pct := float64(st.moved) / float64(st.total)
+		if known && p.Total > 0 {
+			pct := min(max(float64(p.Bytes)/float64(p.Total), 0), 1)
 			fmt.Fprintf(&b, "%3d%% ", int(pct*100))
 			barWidth := 30
 			if width > 0 {
 				barWidth = min(barWidth, max(width-60, 10))
 			}
 			b.WriteString(progressBar(pct, barWidth))
-			fmt.Fprintf(&b, " %s/%s", formatBytes(st.moved), formatBytes(st.total))
+			fmt.Fprintf(&b, " %s/%s", transfer.FormatBytes(p.Bytes), transfer.FormatBytes(p.Total))
 		} else {
-			b.WriteString(formatBytes(st.moved))
+			b.WriteString(transfer.FormatBytes(p.Bytes))
 		}
-		fmt.Fprintf(&b, "  %s", formatRate(rate))
+		fmt.Fprintf(&b, "  %s", formatRate(p.Rate))
 		if known {
-			fmt.Fprintf(&b, "  ETA %s", formatETA(st.total-st.moved, rate))
+			fmt.Fprintf(&b, "  ETA %s", formatETA(p.ETA))
 		}
-		if st.singleName != "" && width > 0 && b.Len()+2+len(st.singleName) < width {
-			b.WriteString("  " + st.singleName)
+		if name != "" && width > 0 && b.Len()+2+len(name) < width {
+			b.WriteString("  " + name)
 		}
 	} else {
 		if tty {
@@ -290,19 +229,19 @@ func renderStatus(st progressState, now time.Time, tty bool, width int) string {
 			b.WriteString("progress: ")
 		}
 		if known {
-			fmt.Fprintf(&b, "%s/%s", formatBytes(st.moved), formatBytes(st.total))
-			if st.total > 0 {
-				fmt.Fprintf(&b, " (%d%%)", st.moved*100/st.total)
+			fmt.Fprintf(&b, "%s/%s", transfer.FormatBytes(p.Bytes), transfer.FormatBytes(p.Total))
+			if p.Total > 0 {
+				fmt.Fprintf(&b, " (%d%%)", min(max(p.Bytes*100/p.Total, 0), 100))
 			}
 		} else {
-			fmt.Fprintf(&b, "%s", formatBytes(st.moved))
+			b.WriteString(transfer.FormatBytes(p.Bytes))
 		}
-		fmt.Fprintf(&b, ", %s", formatRate(rate))
+		fmt.Fprintf(&b, ", %s", formatRate(p.Rate))
 		if known {
-			fmt.Fprintf(&b, ", ETA %s", formatETA(st.total-st.moved, rate))
+			fmt.Fprintf(&b, ", ETA %s", formatETA(p.ETA))
 		}
-		if st.files > 1 {
-			fmt.Fprintf(&b, ", %d of %d file(s) remaining", remaining, st.files)
+		if p.Objects > 1 {
+			fmt.Fprintf(&b, ", %d of %d file(s) remaining", p.Objects-p.ObjectsDone, p.Objects)
 		}
 	}
 	line := b.String()
@@ -310,16 +249,6 @@ func renderStatus(st progressState, now time.Time, tty bool, width int) string {
 		line = line[:width-1]
 	}
 	return line
-}
-
-// currentRate is the rate over the samples, or since start when there is
-// only one.
-func currentRate(samples []sample, now time.Time, moved int64, start time.Time) float64 {
-	if len(samples) >= 2 {
-		first, last := samples[0], samples[len(samples)-1]
-		return rateOf(last.bytes-first.bytes, last.at.Sub(first.at))
-	}
-	return rateOf(moved, now.Sub(start))
 }
 
 func rateOf(bytes int64, d time.Duration) float64 {
@@ -343,39 +272,23 @@ func progressBar(frac float64, width int) string {
 	return b.String()
 }
 
-// formatBytes prints n with a binary unit, as the AWS CLI does.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit && n > -unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f := float64(n)
-	for _, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
-		f /= unit
-		if f < unit && f > -unit || u == "TiB" {
-			return fmt.Sprintf("%.1f %s", f, u)
-		}
-	}
-	return ""
-}
-
 func formatRate(bps float64) string {
-	return formatBytes(int64(bps)) + "/s"
+	return transfer.FormatBytes(int64(bps)) + "/s"
 }
 
-// formatETA is the time left for left bytes at rate, or "--" when unknown.
-func formatETA(left int64, rate float64) string {
-	if left <= 0 {
-		return "0s"
-	}
-	if rate <= 0 {
+// formatETA formats the time left, "--" when it is not known (negative).
+func formatETA(d time.Duration) string {
+	if d < 0 {
 		return "--"
 	}
-	return formatElapsed(time.Duration(float64(left) / rate * float64(time.Second)))
+	if d == 0 {
+		return "0s"
+	}
+	return formatElapsed(d)
 }
 
-// formatElapsed rounds d for display: 7s, 1m05s, 2h03m, or 0.35s below a
-// second.
+// formatElapsed rounds d for display: 7.0s, 1m05s, 2h03m, or 0.35s below
+// a second.
 func formatElapsed(d time.Duration) string {
 	switch {
 	case d < time.Second:

@@ -7,77 +7,65 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/s3limit/s3limit/transfer"
 )
 
-func TestFormatBytes(t *testing.T) {
-	for n, want := range map[int64]string{
-		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
-		40 << 20: "40.0 MiB", 3 << 30: "3.0 GiB", 5 << 40: "5.0 TiB", 2048 << 40: "2048.0 TiB",
-		-2048: "-2.0 KiB",
-	} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestFormatETAAndElapsed(t *testing.T) {
-	tests := []struct {
-		left int64
-		rate float64
-		want string
-	}{
-		{0, 100, "0s"},
-		{100, 0, "--"},
-		{100, 1000, "0.10s"},
-		{7000, 1000, "7.0s"},
-		{65 * 1000, 1000, "1m05s"},
-		{3723 * 1000, 1000, "1h02m"},
-	}
-	for _, tc := range tests {
-		if got := formatETA(tc.left, tc.rate); got != tc.want {
-			t.Errorf("formatETA(%d, %v) = %q, want %q", tc.left, tc.rate, got, tc.want)
+	for d, want := range map[time.Duration]string{
+		-1:                      "--",
+		0:                       "0s",
+		100 * time.Millisecond:  "0.10s",
+		7 * time.Second:         "7.0s",
+		65 * time.Second:        "1m05s",
+		3723 * time.Second:      "1h02m",
+		59*time.Second + 999e6:  "60.0s",
+		time.Hour - time.Second: "59m59s",
+	} {
+		if got := formatETA(d); got != want {
+			t.Errorf("formatETA(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
 
 func TestRenderStatus(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	samples := []sample{{t0, 0}, {t0.Add(2 * time.Second), 8 << 20}}
+	const mib = 1 << 20
 	tests := []struct {
 		name  string
-		st    progressState
+		p     transfer.Progress
+		file  string
 		tty   bool
 		width int
 		want  string
 	}{
 		{
 			name:  "one file on a terminal",
-			st:    progressState{start: t0, files: 1, total: 40 << 20, moved: 10 << 20, samples: samples, singleName: "big.bin"},
+			p:     transfer.Progress{Bytes: 10 * mib, Total: 40 * mib, Rate: 4 * mib, ETA: 7500 * time.Millisecond, Objects: 1},
+			file:  "big.bin",
 			tty:   true,
 			width: 120,
 			want:  " 25% [=======>                      ] 10.0 MiB/40.0 MiB  4.0 MiB/s  ETA 7.5s  big.bin",
 		},
 		{
 			name: "one file of unknown size",
-			st:   progressState{start: t0, files: 1, unknown: 1, moved: 8 << 20, samples: samples},
+			p:    transfer.Progress{Bytes: 8 * mib, Total: -1, Rate: 4 * mib, ETA: -1, Objects: 1},
 			tty:  true,
 			want: "8.0 MiB  4.0 MiB/s",
 		},
 		{
 			name: "many files on a terminal",
-			st:   progressState{start: t0, files: 8, finished: 3, total: 40 << 20, moved: 20 << 20, samples: samples},
+			p:    transfer.Progress{Bytes: 20 * mib, Total: 40 * mib, Rate: 4 * mib, ETA: 5 * time.Second, Objects: 8, ObjectsDone: 3},
 			tty:  true,
 			want: "Completed 20.0 MiB/40.0 MiB (50%), 4.0 MiB/s, ETA 5.0s, 5 of 8 file(s) remaining",
 		},
 		{
 			name: "plain line for logs",
-			st:   progressState{start: t0, files: 1, total: 40 << 20, moved: 20 << 20, samples: samples},
+			p:    transfer.Progress{Bytes: 20 * mib, Total: 40 * mib, Rate: 4 * mib, ETA: 5 * time.Second, Objects: 1},
 			want: "progress: 20.0 MiB/40.0 MiB (50%), 4.0 MiB/s, ETA 5.0s",
 		},
 		{
 			name:  "cut to the terminal width",
-			st:    progressState{start: t0, files: 8, finished: 3, total: 40 << 20, moved: 20 << 20, samples: samples},
+			p:     transfer.Progress{Bytes: 20 * mib, Total: 40 * mib, Rate: 4 * mib, ETA: 5 * time.Second, Objects: 8, ObjectsDone: 3},
 			tty:   true,
 			width: 30,
 			want:  "Completed 20.0 MiB/40.0 MiB (",
@@ -85,8 +73,7 @@ func TestRenderStatus(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := renderStatus(tc.st, t0.Add(2*time.Second), tc.tty, tc.width)
-			if got != tc.want {
+			if got := renderStatus(tc.p, tc.file, tc.tty, tc.width); got != tc.want {
 				t.Fatalf("got  %q\nwant %q", got, tc.want)
 			}
 		})
@@ -112,106 +99,90 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// progressClock is a clock the test advances.
-type progressClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (f *progressClock) now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.t
-}
-
-func (f *progressClock) add(d time.Duration) {
-	f.mu.Lock()
-	f.t = f.t.Add(d)
-	f.mu.Unlock()
-}
-
+// In plain mode each snapshot is a line; messages go between them; the
+// last (Done) snapshot becomes the summary.
 func TestReporterPlainLines(t *testing.T) {
-	synctest.Test(t, testReporterPlainLines)
-}
+	synctest.Test(t, func(t *testing.T) {
+		var stdout, stderr syncBuffer
+		r := newReporter(&stdout, &stderr, progressPlain, "")
+		r.update(transfer.Progress{Total: 20 << 20, ETA: -1, Objects: 2})
+		synctest.Wait()
+		r.update(transfer.Progress{Bytes: 5 << 20, Total: 20 << 20, Rate: 1 << 20, ETA: 15 * time.Second, Objects: 2})
+		synctest.Wait()
+		r.println("upload: a to s3://b/a", false)
+		r.println("upload failed: b to s3://b/b: boom", true)
+		r.update(transfer.Progress{Bytes: 5 << 20, Total: 20 << 20, Objects: 2, ObjectsDone: 2, ObjectsFailed: 1, Elapsed: 5 * time.Second, Done: true})
+		synctest.Wait()
+		r.close()
 
-// testReporterPlainLines runs in a synctest bubble: synctest.Wait after a
-// tick lets the reporter finish drawing before the counters change.
-func testReporterPlainLines(t *testing.T) {
-	clock := &progressClock{t: time.Unix(0, 0)}
-	tick := make(chan time.Time)
-	var stdout, stderr syncBuffer
-	r := newReporter(&stdout, &stderr, progressPlain, clock.now, tick)
-	r.addFile("a", 10<<20)
-	r.addFile("b", -1)
-	r.learnSize(10 << 20)
-	tick <- time.Time{} // first sample at t=0
-	synctest.Wait()
-	clock.add(5 * time.Second)
-	r.OnProgress(nil, 5<<20)
-	tick <- time.Time{}
-	synctest.Wait()
-	r.println("upload: a to s3://b/a", false)
-	r.fileDone()
-	r.println("upload failed: b to s3://b/b: boom", true)
-	r.fileDone()
-	r.close()
-
-	if got := stdout.String(); got != "upload: a to s3://b/a\n" {
-		t.Fatalf("stdout %q", got)
-	}
-	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
-	want := []string{
-		"progress: 0 B/20.0 MiB (0%), 0 B/s, ETA --, 2 of 2 file(s) remaining",
-		"progress: 5.0 MiB/20.0 MiB (25%), 1.0 MiB/s, ETA 15.0s, 2 of 2 file(s) remaining",
-		"upload failed: b to s3://b/b: boom",
-		"2 file(s), 5.0 MiB in 5.0s (1.0 MiB/s)",
-	}
-	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("stderr lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
-	}
+		if got := stdout.String(); got != "upload: a to s3://b/a\n" {
+			t.Fatalf("stdout %q", got)
+		}
+		want := strings.Join([]string{
+			"progress: 0 B/20.0 MiB (0%), 0 B/s, ETA --, 2 of 2 file(s) remaining",
+			"progress: 5.0 MiB/20.0 MiB (25%), 1.0 MiB/s, ETA 15.0s, 2 of 2 file(s) remaining",
+			"upload failed: b to s3://b/b: boom",
+			"2 file(s), 5.0 MiB in 5.0s (1.0 MiB/s)",
+		}, "\n") + "\n"
+		if got := stderr.String(); got != want {
+			t.Fatalf("stderr:\n%s\nwant:\n%s", got, want)
+		}
+	})
 }
 
 func TestReporterTTYRedrawsInPlace(t *testing.T) {
-	synctest.Test(t, testReporterTTY)
-}
-
-func testReporterTTY(t *testing.T) {
-	clock := &progressClock{t: time.Unix(0, 0)}
-	tick := make(chan time.Time)
-	var stdout, stderr syncBuffer
-	r := newReporter(&stdout, &stderr, progressTTY, clock.now, tick)
-	r.addFile("f", 4<<20)
-	tick <- time.Time{}
-	synctest.Wait()
-	clock.add(time.Second)
-	r.OnProgress(nil, 1<<20)
-	tick <- time.Time{}
-	synctest.Wait()
-	r.fileDone()
-	r.println("upload: f to s3://b/f", false)
-	r.close()
-	got := stderr.String()
-	// Each redraw returns to the start of the line and clears its rest;
-	// before a message the status line is wiped.
-	if strings.Count(got, "\r") < 3 || !strings.Contains(got, "\r 25% [") || !strings.Contains(got, "\x1b[K") {
-		t.Fatalf("stderr %q", got)
-	}
-	if stdout.String() != "upload: f to s3://b/f\n" {
-		t.Fatalf("stdout %q", stdout.String())
-	}
-	if !strings.HasSuffix(got, "\r\x1b[K1 file(s), 1.0 MiB in 1.0s (1.0 MiB/s)\n") {
-		t.Fatalf("no summary at the end: %q", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var stdout, stderr syncBuffer
+		r := newReporter(&stdout, &stderr, progressTTY, "f")
+		r.update(transfer.Progress{Total: 4 << 20, ETA: -1, Objects: 1})
+		synctest.Wait()
+		r.update(transfer.Progress{Bytes: 1 << 20, Total: 4 << 20, Rate: 1 << 20, ETA: 3 * time.Second, Objects: 1})
+		synctest.Wait()
+		r.update(transfer.Progress{Bytes: 4 << 20, Total: 4 << 20, Objects: 1, ObjectsDone: 1, Elapsed: 4 * time.Second, Done: true})
+		r.println("upload: f to s3://b/f", false)
+		r.close()
+		got := stderr.String()
+		// Each redraw returns to the start of the line and clears its
+		// rest; before a message the status line is wiped.
+		if strings.Count(got, "\r") < 3 || !strings.Contains(got, "\r 25% [") || !strings.Contains(got, "\x1b[K") {
+			t.Fatalf("stderr %q", got)
+		}
+		if stdout.String() != "upload: f to s3://b/f\n" {
+			t.Fatalf("stdout %q", stdout.String())
+		}
+		if !strings.HasSuffix(got, "\r\x1b[K1 file(s), 4.0 MiB in 4.0s (1.0 MiB/s)\n") {
+			t.Fatalf("no summary at the end: %q", got)
+		}
+	})
 }
 
 func TestReporterOffPrintsOnlyMessages(t *testing.T) {
 	var stdout, stderr syncBuffer
-	r := newReporter(&stdout, &stderr, progressOff, time.Now, nil)
-	r.addFile("f", 10)
-	r.OnProgress(nil, 10)
+	r := newReporter(&stdout, &stderr, progressOff, "f")
+	r.update(transfer.Progress{Bytes: 10, Total: 10, Objects: 1})
 	r.println("upload: f to s3://b/f", false)
 	r.close()
 	if stdout.String() != "upload: f to s3://b/f\n" || stderr.String() != "" {
 		t.Fatalf("stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+}
+
+func TestBitsWarning(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		rate int64
+		want string
+	}{
+		{"8mb/s", 1 << 20, "warning: --max-bandwidth 8mb/s: a lower-case b means bits, so the cap is 1.0 MiB/s (1048576 bytes/s); write 8MB/s for bytes"},
+		{"500kb/s", 64000, "write 500KB/s for bytes"},
+		{"1.5 gb/s", 201326592, "write 1.5 GB/s for bytes"},
+		{"8MB/s", 8 << 20, ""},
+		{"10Mb/s", 1310720, ""}, // the usual spelling of bits
+		{"8388608", 8 << 20, ""},
+	} {
+		got := bitsWarning(tc.in, tc.rate)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("bitsWarning(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
