@@ -378,3 +378,26 @@ func TestShellScriptStopsAtBadUsersLine(t *testing.T) {
 		})
 	}
 }
+
+// The README's shell examples parse, so the documentation cannot drift
+// from the command.
+func TestREADMEExamplesParse(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		cmd, ok := strings.CutPrefix(line, "> s3.circuitBreaker")
+		if !ok {
+			continue
+		}
+		n++
+		if _, err := ParseCommand(CmdCircuitBreaker + cmd); err != nil {
+			t.Errorf("README example %q: %v", line, err)
+		}
+	}
+	if n < 10 {
+		t.Errorf("found %d s3.circuitBreaker examples in the README, want at least 10", n)
+	}
+}
