@@ -35,7 +35,13 @@ var cbTypes = []struct{ name, typ string }{
 }
 
 // cbTypeNames lists the -type names for error messages.
-const cbTypeNames = "count, MB, ops/s, MB/s"
+var cbTypeNames = func() string {
+	names := make([]string, len(cbTypes))
+	for i, t := range cbTypes {
+		names[i] = t.name
+	}
+	return strings.Join(names, ", ")
+}()
 
 // inMiB reports whether values of the stored type typ are given in MiB.
 func inMiB(typ string) bool {
@@ -116,10 +122,10 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 		}
 		return bad("%s (flags: %s)", flagMessage(err), cbFlags)
 	}
-	if _, err := strconv.ParseBool(fs.Arg(0)); fs.NArg() > 0 && shadow.set && err == nil {
-		return bad("unexpected argument %s (write -shadow=%s: a boolean flag takes its value after =)", quote(fs.Arg(0)), fs.Arg(0))
-	}
 	if fs.NArg() > 0 {
+		if _, err := strconv.ParseBool(fs.Arg(0)); err == nil && shadow.set {
+			return bad("unexpected argument %s (write -shadow=%s: a boolean flag takes its value after =)", quote(fs.Arg(0)), fs.Arg(0))
+		}
 		return bad("unexpected argument %s (flags: %s; lists are comma-separated without spaces, or quoted)", quote(fs.Arg(0)), cbFlags)
 	}
 
