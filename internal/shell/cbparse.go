@@ -34,14 +34,9 @@ var cbTypes = []struct{ name, typ string }{
 	{"MB/s", limits.TypeBytesPerSec},
 }
 
-// cbTypeNames lists the -type names for error messages.
-var cbTypeNames = func() string {
-	names := make([]string, len(cbTypes))
-	for i, t := range cbTypes {
-		names[i] = t.name
-	}
-	return strings.Join(names, ", ")
-}()
+// cbTypeNames lists the -type names for error messages; it keeps
+// SeaweedFS's wording for the two types it has.
+const cbTypeNames = "allowed: count, MB) and rates (ops/s, MB/s"
 
 // inMiB reports whether values of the stored type typ are given in MiB.
 func inMiB(typ string) bool {
@@ -159,7 +154,7 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 	if typ.set {
 		t, ok := parseType(typ.val)
 		if !ok {
-			return bad("unknown type %s in -type (allowed: %s; MB and MB/s are in MiB)", quote(typ.val), cbTypeNames)
+			return bad("unknown type %s in -type (%s); MB and MB/s are in MiB", quote(typ.val), cbTypeNames)
 		}
 		op.Type = t
 	}
@@ -211,7 +206,7 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 	case typ.set && !actions.set:
 		return bad("-type needs -actions and -values")
 	case actions.set && !typ.set:
-		return bad("-values needs -type (allowed: %s)", cbTypeNames)
+		return bad("-values needs -type (%s)", cbTypeNames)
 	case op.Disable && !scoped:
 		return bad("-disable needs %s", cbScopes)
 	case shadow.set && !scoped:

@@ -206,10 +206,10 @@ var usersRatesShadowErrorCases = []struct {
 	line string
 	want []string
 }{
-	{"-global -type bytes/s -actions Read -values 1", []string{`unknown type "bytes/s" in -type`, "allowed: count, MB, ops/s, MB/s", "in MiB"}},
-	{"-global -type ops -actions Read -values 1", []string{`unknown type "ops" in -type`, "allowed: count, MB, ops/s, MB/s"}},
+	{"-global -type bytes/s -actions Read -values 1", []string{`unknown type "bytes/s" in -type (allowed: count, MB) and rates (ops/s, MB/s)`, "in MiB"}},
+	{"-global -type ops -actions Read -values 1", []string{`unknown type "ops" in -type`, "ops/s, MB/s"}},
 	{"-global -type GB/s -actions Read -values 1", []string{`unknown type "GB/s" in -type`}},
-	{"-global -actions Read -values 1", []string{"-values needs -type", "allowed: count, MB, ops/s, MB/s"}},
+	{"-global -actions Read -values 1", []string{"-values needs -type (allowed: count, MB) and rates (ops/s, MB/s)"}},
 	{"-global -type MB/s -actions Read -values 8796093022208", []string{`value "8796093022208" MB in -values is too large`}},
 	{"-global -type ops/s -actions Read -values 1.5", []string{`value "1.5" in -values is not a non-negative integer`}},
 	{"-global -type ops/s -actions Read -values -1", []string{`value "-1" in -values is not a non-negative integer`}},
@@ -282,5 +282,12 @@ func TestParseTypeCoversEveryLimitType(t *testing.T) {
 	}
 	if len(cbTypes) != len(want) {
 		t.Errorf("cbTypes has %d entries, want %d", len(cbTypes), len(want))
+	}
+	// The error for an unknown type lists every name.
+	_, err := ParseCircuitBreaker([]string{"-global", "-type", "GB", "-actions", "Read", "-values", "1"})
+	for _, ty := range cbTypes {
+		if err == nil || !strings.Contains(err.Error(), ty.name) {
+			t.Errorf("unknown-type error %v does not name %q", err, ty.name)
+		}
 	}
 }
