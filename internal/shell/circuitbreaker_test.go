@@ -345,3 +345,30 @@ func TestIsViewUsersShadow(t *testing.T) {
 		}
 	}
 }
+
+// A section's other settings (its wait) survive every edit that keeps
+// the section.
+func TestEditKeepsSectionWait(t *testing.T) {
+	const start = `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2}}},"users":{"alice":{"enabled":true,"wait":"1m0s","actions":{"Write:count":1}}}}`
+	for cmd, want := range map[string]string{
+		`s3.circuitBreaker -buckets photos -type ops/s -actions Read -values 9`: `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2,"Read:ops/s":9}}},"users":{"alice":{"enabled":true,"wait":"1m0s","actions":{"Write:count":1}}}}`,
+		`s3.circuitBreaker -users alice -shadow -disable`:                       `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2}}},"users":{"alice":{"enabled":false,"shadow":true,"wait":"1m0s","actions":{"Write:count":1}}}}`,
+		`s3.circuitBreaker -buckets photos -actions Read -type MB/s -delete`:    start,
+	} {
+		cfg, err := limits.ParseConfig([]byte(start))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := ParseCommand(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parsed.CircuitBreaker.Edit(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := compact(t, got); s != want {
+			t.Errorf("%s:\n got %s\nwant %s", cmd, s, want)
+		}
+	}
+}
