@@ -14,12 +14,34 @@ import (
 	"github.com/s3limit/s3limit/internal/s3api"
 )
 
-// bytesPerMB is the multiplier of -type MB values (a mebibyte, as
-// SeaweedFS uses).
+// bytesPerMB is the multiplier of -type MB and MB/s values (a mebibyte,
+// as SeaweedFS uses).
 const bytesPerMB = 1 << 20
 
 // cbFlags lists the flags of s3.circuitBreaker for error messages.
-const cbFlags = "-global, -buckets, -type, -actions, -values, -disable, -delete, -apply"
+const cbFlags = "-global, -buckets, -users, -type, -actions, -values, -shadow, -disable, -delete, -apply"
+
+// cbScopes names the scope flags in error messages.
+const cbScopes = "-global or -buckets or -users"
+
+// cbTypes maps the -type names (matched case-insensitively) to the limit
+// types they store. MB and MB/s values are given in MiB and stored in
+// bytes.
+var cbTypes = []struct{ name, typ string }{
+	{"count", limits.TypeCount},
+	{"MB", limits.TypeBytes},
+	{"ops/s", limits.TypeOpsPerSec},
+	{"MB/s", limits.TypeBytesPerSec},
+}
+
+// cbTypeNames lists the -type names for error messages; it keeps
+// SeaweedFS's wording for the two types it has.
+const cbTypeNames = "allowed: count, MB) and rates (ops/s, MB/s"
+
+// inMiB reports whether values of the stored type typ are given in MiB.
+func inMiB(typ string) bool {
+	return typ == limits.TypeBytes || typ == limits.TypeBytesPerSec
+}
 
 // errHelp is returned by ParseCircuitBreaker for -h and -help.
 var errHelp = errors.New("help requested")
@@ -41,6 +63,29 @@ func (s *onceString) Set(v string) error {
 	return nil
 }
 
+// optBool is a boolean flag that remembers whether it was given, so that
+// -shadow=false (switch shadow off) differs from no -shadow (leave it).
+type optBool struct {
+	val, set bool
+}
+
+func (b *optBool) String() string   { return strconv.FormatBool(b.val) }
+func (b *optBool) IsBoolFlag() bool { return true }
+
+// Set is called by the flag package, which prefixes its errors with the
+// flag and the value.
+func (b *optBool) Set(v string) error {
+	x, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("use true or false")
+	}
+	if b.set && x != b.val {
+		return errors.New("contradicts an earlier one")
+	}
+	b.val, b.set = x, true
+	return nil
+}
+
 // ParseCircuitBreaker parses the arguments of s3.circuitBreaker (without
 // the command name) into an operation. It checks everything that can be
 // checked without the current configuration, so a nil error means the
@@ -49,10 +94,13 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 	fs := flag.NewFlagSet(CmdCircuitBreaker, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	var buckets, typ, actions, values onceString
+	var buckets, users, typ, actions, values onceString
+	var shadow optBool
 	op := &CircuitBreakerOp{}
 	fs.BoolVar(&op.Global, "global", false, "")
 	fs.Var(&buckets, "buckets", "")
+	fs.Var(&users, "users", "")
+	fs.Var(&shadow, "shadow", "")
 	fs.Var(&typ, "type", "")
 	fs.Var(&actions, "actions", "")
 	fs.Var(&values, "values", "")
@@ -70,6 +118,9 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 		return bad("%s (flags: %s)", flagMessage(err), cbFlags)
 	}
 	if fs.NArg() > 0 {
+		if _, err := strconv.ParseBool(fs.Arg(0)); err == nil && shadow.set {
+			return bad("unexpected argument %s (write -shadow=%s: a boolean flag takes its value after =)", quote(fs.Arg(0)), fs.Arg(0))
+		}
 		return bad("unexpected argument %s (flags: %s; lists are comma-separated without spaces, or quoted)", quote(fs.Arg(0)), cbFlags)
 	}
 
@@ -85,15 +136,27 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 		}
 		op.Buckets = names
 	}
-	if typ.set {
-		switch strings.ToLower(strings.TrimSpace(typ.val)) {
-		case "count":
-			op.Type = limits.TypeCount
-		case "mb":
-			op.Type = limits.TypeBytes
-		default:
-			return bad("unknown type %s in -type (allowed: count, MB)", quote(typ.val))
+	if users.set {
+		names, err := splitList("-users", "user name", users.val)
+		if err != nil {
+			return bad("%s", err)
 		}
+		for _, n := range names {
+			if reason := userNameProblem(n); reason != "" {
+				return bad("-users %s: %s", quote(n), reason)
+			}
+		}
+		op.Users = names
+	}
+	if shadow.set {
+		op.Shadow = &shadow.val
+	}
+	if typ.set {
+		t, ok := parseType(typ.val)
+		if !ok {
+			return bad("unknown type %s in -type (%s); MB and MB/s are in MiB", quote(typ.val), cbTypeNames)
+		}
+		op.Type = t
 	}
 	if actions.set {
 		names, err := splitList("-actions", "action", actions.val)
@@ -117,15 +180,17 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 		op.Values = vals
 	}
 
-	scoped := op.Global || len(op.Buckets) > 0
+	scoped := op.Global || len(op.Buckets) > 0 || len(op.Users) > 0
 	if op.Delete {
 		switch {
 		case op.Disable:
 			return bad("-disable and -delete cannot be combined (-disable keeps the limits and switches them off, -delete removes them)")
+		case shadow.set:
+			return bad("-shadow cannot be used with -delete (-delete removes limits; -shadow=false without -delete enforces a shadow section's limits again)")
 		case values.set:
 			return bad("-values cannot be used with -delete (-delete takes a scope and optionally -actions and -type)")
 		case actions.set && !scoped:
-			return bad("-actions needs -global or -buckets to say where to delete them from")
+			return bad("-actions needs %s to say where to delete them from", cbScopes)
 		case typ.set && !actions.set:
 			return bad("-type with -delete needs -actions (e.g. -actions Read -type count -delete)")
 		}
@@ -133,7 +198,7 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 	}
 	switch {
 	case actions.set && !scoped:
-		return bad("-actions needs -global or -buckets")
+		return bad("-actions needs %s", cbScopes)
 	case values.set && !actions.set:
 		return bad("-values needs -actions (e.g. -actions Read,Write -values 500,200)")
 	case actions.set && !values.set:
@@ -141,9 +206,11 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 	case typ.set && !actions.set:
 		return bad("-type needs -actions and -values")
 	case actions.set && !typ.set:
-		return bad("-values needs -type (allowed: count, MB)")
+		return bad("-values needs -type (%s)", cbTypeNames)
 	case op.Disable && !scoped:
-		return bad("-disable needs -global or -buckets")
+		return bad("-disable needs %s", cbScopes)
+	case shadow.set && !scoped:
+		return bad("-shadow needs %s to say which sections to put in shadow mode", cbScopes)
 	}
 	if actions.set {
 		switch {
@@ -187,8 +254,33 @@ func splitList(flagName, what, s string) ([]string, error) {
 	return out, nil
 }
 
-// parseValues parses -values: non-negative decimal integers, in MB when
-// typ is bytes (converted to bytes).
+// parseType maps a -type name to the limit type it stores.
+func parseType(name string) (string, bool) {
+	name = strings.TrimSpace(name)
+	for _, t := range cbTypes {
+		if strings.EqualFold(name, t.name) {
+			return t.typ, true
+		}
+	}
+	return "", false
+}
+
+// userNameProblem returns why name cannot key a user section, or "". The
+// rule is the configuration's own: a name it accepts here is one Validate
+// accepts.
+func userNameProblem(name string) string {
+	cfg := &limits.Config{Users: map[string]*limits.Section{name: {}}}
+	var ce *limits.ConfigError
+	if err := cfg.Validate(); errors.As(err, &ce) {
+		return ce.Reason
+	} else if err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// parseValues parses -values: non-negative decimal integers, in MiB when
+// typ is bytes or bytes/s (converted to bytes).
 func parseValues(s, typ string) ([]int64, error) {
 	parts, err := splitValues(s)
 	if err != nil {
@@ -203,7 +295,7 @@ func parseValues(s, typ string) ([]int64, error) {
 			}
 			return nil, fmt.Errorf("value %s in -values is not a non-negative integer", quote(p))
 		}
-		if typ == limits.TypeBytes {
+		if inMiB(typ) {
 			if v > math.MaxInt64/bytesPerMB {
 				return nil, fmt.Errorf("value %s MB in -values is too large (at most %d MB)", quote(p), int64(math.MaxInt64/bytesPerMB))
 			}

@@ -149,3 +149,145 @@ func TestQuoteShortensLongInput(t *testing.T) {
 		t.Errorf("quote cut a character in half: %q", q)
 	}
 }
+
+func TestParseCircuitBreakerUsersRatesShadow(t *testing.T) {
+	yes, no := true, false
+	tests := []struct {
+		line string
+		want CircuitBreakerOp
+	}{
+		{"-users alice -type ops/s -actions Write -values 100 -apply",
+			CircuitBreakerOp{Users: []string{"alice"}, Type: limits.TypeOpsPerSec, Actions: []string{"Write"}, Values: []int64{100}, Apply: true}},
+		{"-users alice,anonymous -type OPS/S -actions Read,Write -values 10",
+			CircuitBreakerOp{Users: []string{"alice", "anonymous"}, Type: limits.TypeOpsPerSec, Actions: []string{"Read", "Write"}, Values: []int64{10, 10}}},
+		{"-buckets backups -type MB/s -actions Write -values 200",
+			CircuitBreakerOp{Buckets: []string{"backups"}, Type: limits.TypeBytesPerSec, Actions: []string{"Write"}, Values: []int64{200 << 20}}},
+		{"-global -type mb/S -actions Read -values 8796093022207",
+			CircuitBreakerOp{Global: true, Type: limits.TypeBytesPerSec, Actions: []string{"Read"}, Values: []int64{8796093022207 << 20}}},
+		{"-global -type ops/s -actions Read -values 9223372036854775807",
+			CircuitBreakerOp{Global: true, Type: limits.TypeOpsPerSec, Actions: []string{"Read"}, Values: []int64{9223372036854775807}}},
+		// User names are identity names: case and inner blanks are kept.
+		{"-users 'Alice Smith, bob@example.com' -disable",
+			CircuitBreakerOp{Users: []string{"Alice Smith", "bob@example.com"}, Disable: true}},
+		{"-users Alice,alice -disable", CircuitBreakerOp{Users: []string{"Alice", "alice"}, Disable: true}},
+		{"-users anonymous -shadow -type ops/s -actions Read -values 10 -apply",
+			CircuitBreakerOp{Users: []string{"anonymous"}, Shadow: &yes, Type: limits.TypeOpsPerSec, Actions: []string{"Read"}, Values: []int64{10}, Apply: true}},
+		{"-users anonymous -shadow=false -apply", CircuitBreakerOp{Users: []string{"anonymous"}, Shadow: &no, Apply: true}},
+		{"-global -shadow=true", CircuitBreakerOp{Global: true, Shadow: &yes}},
+		{"-global -shadow -shadow", CircuitBreakerOp{Global: true, Shadow: &yes}},
+		{"-buckets abc -shadow -disable", CircuitBreakerOp{Buckets: []string{"abc"}, Shadow: &yes, Disable: true}},
+		{"-global -buckets abc -users alice -type count -actions List -values 3",
+			CircuitBreakerOp{Global: true, Buckets: []string{"abc"}, Users: []string{"alice"}, Type: limits.TypeCount, Actions: []string{"List"}, Values: []int64{3}}},
+		{"-users alice -delete", CircuitBreakerOp{Users: []string{"alice"}, Delete: true}},
+		{"-users alice -actions Write -type ops/s -delete",
+			CircuitBreakerOp{Users: []string{"alice"}, Actions: []string{"Write"}, Type: limits.TypeOpsPerSec, Delete: true}},
+		{"-users " + strings.Repeat("u", 256) + " -disable", CircuitBreakerOp{Users: []string{strings.Repeat("u", 256)}, Disable: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.line, func(t *testing.T) {
+			args, err := SplitLine(tc.line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ParseCircuitBreaker(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("\n got %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+// usersRatesShadowErrorCases are refused lines using -users, the rate
+// types or -shadow.
+var usersRatesShadowErrorCases = []struct {
+	line string
+	want []string
+}{
+	{"-global -type bytes/s -actions Read -values 1", []string{`unknown type "bytes/s" in -type (allowed: count, MB) and rates (ops/s, MB/s)`, "in MiB"}},
+	{"-global -type ops -actions Read -values 1", []string{`unknown type "ops" in -type`, "ops/s, MB/s"}},
+	{"-global -type GB/s -actions Read -values 1", []string{`unknown type "GB/s" in -type`}},
+	{"-global -actions Read -values 1", []string{"-values needs -type (allowed: count, MB) and rates (ops/s, MB/s)"}},
+	{"-global -type MB/s -actions Read -values 8796093022208", []string{`value "8796093022208" MB in -values is too large`}},
+	{"-global -type ops/s -actions Read -values 1.5", []string{`value "1.5" in -values is not a non-negative integer`}},
+	{"-global -type ops/s -actions Read -values -1", []string{`value "-1" in -values is not a non-negative integer`}},
+	{"-users '' -disable", []string{"-users needs at least one user name"}},
+	{"-users alice,,bob -disable", []string{`empty user name in -users "alice,,bob"`}},
+	{"-users alice,alice -disable", []string{`user name "alice" appears twice in -users`}},
+	{"-users " + strings.Repeat("u", 257) + " -disable", []string{`-users "uuuu`, "invalid user name", "1 to 256 printable characters"}},
+	{"-users 'tab\there' -disable", []string{`-users "tab\there": invalid user name`}},
+	{"-users", []string{"flag needs an argument: -users"}},
+	{"-users alice -users bob", []string{`invalid value "bob" for flag -users: given more than once`}},
+	{"-type ops/s -actions Read -values 1", []string{"-actions needs -global or -buckets or -users"}},
+	{"-users alice -actions Read", []string{"-actions needs -values"}},
+	{"-shadow", []string{"-shadow needs -global or -buckets or -users"}},
+	{"-shadow=false -apply", []string{"-shadow needs -global or -buckets or -users"}},
+	{"-users alice -shadow -delete", []string{"-shadow cannot be used with -delete"}},
+	{"-shadow -delete", []string{"-shadow cannot be used with -delete"}},
+	{"-global -shadow=maybe", []string{`invalid boolean value "maybe" for -shadow`, "use true or false"}},
+	{"-global -shadow -shadow=false", []string{"-shadow", "contradicts an earlier one"}},
+	{"-global -shadow false", []string{`unexpected argument "false"`, "write -shadow=false"}},
+	{"-global -shadow TRUE -apply", []string{`unexpected argument "TRUE"`, "write -shadow=TRUE"}},
+	{"-users alice -bogus", []string{`unknown flag "-bogus"`, "-users", "-shadow"}},
+}
+
+func TestParseCircuitBreakerUsersRatesShadowErrors(t *testing.T) {
+	for _, tc := range usersRatesShadowErrorCases {
+		t.Run(tc.line, func(t *testing.T) {
+			args, err := SplitLine(tc.line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			op, err := ParseCircuitBreaker(args)
+			if err == nil {
+				t.Fatalf("accepted as %+v", *op)
+			}
+			var ue *UsageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("error %v (%T) is not a *UsageError", err, err)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "s3.circuitBreaker: ") || strings.ContainsAny(msg, "\r\n") {
+				t.Errorf("error %q is not one line naming the command", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// Every -type name parses to the limit type it stores, and every stored
+// type is reachable: the table cannot lose an entry unnoticed.
+func TestParseTypeCoversEveryLimitType(t *testing.T) {
+	want := map[string]string{"count": limits.TypeCount, "MB": limits.TypeBytes, "ops/s": limits.TypeOpsPerSec, "MB/s": limits.TypeBytesPerSec}
+	seen := map[string]bool{}
+	for name, typ := range want {
+		for _, n := range []string{name, strings.ToUpper(name), strings.ToLower(name), " " + name + " "} {
+			got, ok := parseType(n)
+			if !ok || got != typ {
+				t.Errorf("parseType(%q) = %q, %v; want %q", n, got, ok, typ)
+			}
+		}
+		seen[typ] = true
+	}
+	for _, typ := range allTypes {
+		if !seen[typ] {
+			t.Errorf("limit type %q has no -type name", typ)
+		}
+	}
+	if len(cbTypes) != len(want) {
+		t.Errorf("cbTypes has %d entries, want %d", len(cbTypes), len(want))
+	}
+	// The error for an unknown type lists every name.
+	_, err := ParseCircuitBreaker([]string{"-global", "-type", "GB", "-actions", "Read", "-values", "1"})
+	for _, ty := range cbTypes {
+		if err == nil || !strings.Contains(err.Error(), ty.name) {
+			t.Errorf("unknown-type error %v does not name %q", err, ty.name)
+		}
+	}
+}

@@ -4,7 +4,9 @@
 // API), and the read-eval-print loop that ties them together.
 //
 // The only configuration command is s3.circuitBreaker, with the flags and
-// meaning of SeaweedFS's command of the same name.
+// meaning of SeaweedFS's command of the same name, extended with user
+// sections (-users), rate limits (-type ops/s and MB/s) and shadow mode
+// (-shadow).
 package shell
 
 import (

@@ -88,6 +88,10 @@ func sampleConfig() *limits.Config {
 			"photos":  {Enabled: true, Actions: map[string]int64{}},
 			"my.logs": {Enabled: true, Actions: map[string]int64{"Tagging:count": 0, "Admin:bytes": 3}},
 		},
+		Users: map[string]*limits.Section{
+			"alice":     {Enabled: true, Actions: map[string]int64{"Write:ops/s": 100, "Write:bytes/s": 1 << 20}},
+			"anonymous": {Enabled: true, Shadow: true, Actions: map[string]int64{"Read:ops/s": 10}},
+		},
 	}
 }
 
@@ -96,6 +100,12 @@ func FuzzParseCommand(f *testing.F) {
 		f.Add(step.cmd)
 	}
 	for _, tc := range parseErrorCases {
+		f.Add("s3.circuitBreaker " + tc.line)
+	}
+	for _, step := range usersSteps {
+		f.Add(step.cmd)
+	}
+	for _, tc := range usersRatesShadowErrorCases {
 		f.Add("s3.circuitBreaker " + tc.line)
 	}
 	f.Add(`help s3.circuitBreaker`)
@@ -128,6 +138,9 @@ func FuzzParseCommand(f *testing.F) {
 		}
 		if op.Delete && op.Disable {
 			t.Fatalf("delete and disable together: %+v", op)
+		}
+		if op.Shadow != nil && (op.Delete || !op.scoped()) {
+			t.Fatalf("-shadow without a section to set it on: %+v", op)
 		}
 		out, err := op.Edit(sampleConfig())
 		if err != nil {

@@ -303,3 +303,101 @@ func TestRunInteractiveReadError(t *testing.T) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+func TestShellUsersSequenceOnFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "circuit_breaker.json")
+	sh, out, _ := newShell(&FileBackend{Path: path})
+	for _, step := range usersSteps {
+		out.Reset()
+		if err := sh.Exec(context.Background(), step.cmd); err != nil {
+			t.Fatalf("%s: %v", step.cmd, err)
+		}
+		if got, want := out.String(), pretty(t, step.want); got != want {
+			t.Fatalf("%s: printed\n%s\nwant\n%s", step.cmd, got, want)
+		}
+		onDisk, err := limits.LoadConfigFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := compact(t, onDisk); got != step.want {
+			t.Fatalf("%s: file holds %s, want %s", step.cmd, got, step.want)
+		}
+	}
+}
+
+func TestShellUsersSequenceOnAdminAPI(t *testing.T) {
+	srv := shelltest.NewAdminServer(t)
+	b, err := NewAdminBackend(srv.URL, adminCreds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, out, _ := newShell(b)
+	for _, step := range usersSteps {
+		out.Reset()
+		if err := sh.Exec(context.Background(), step.cmd); err != nil {
+			t.Fatalf("%s: %v", step.cmd, err)
+		}
+		if got, want := out.String(), pretty(t, step.want); got != want {
+			t.Fatalf("%s: printed\n%s\nwant\n%s", step.cmd, got, want)
+		}
+		if got := compact(t, srv.Config()); got != step.want {
+			t.Fatalf("%s: server holds %s, want %s", step.cmd, got, step.want)
+		}
+	}
+	// The view step and nothing else left the configuration alone.
+	if got, want := srv.Puts(), len(usersSteps)-1; got != want {
+		t.Errorf("server got %d saves, want %d", got, want)
+	}
+}
+
+// A script stops at a bad -users, -type or -shadow line with the flag in
+// the message, and the line saves nothing.
+func TestShellScriptStopsAtBadUsersLine(t *testing.T) {
+	for _, tc := range []struct{ bad, want string }{
+		{`s3.circuitBreaker -users 'a,,b' -type ops/s -actions Write -values 1 -apply`, `line 2: s3.circuitBreaker: empty user name in -users`},
+		{`s3.circuitBreaker -users alice -type bytes/s -actions Write -values 1 -apply`, `line 2: s3.circuitBreaker: unknown type "bytes/s" in -type`},
+		{`s3.circuitBreaker -shadow -apply`, `line 2: s3.circuitBreaker: -shadow needs -global or -buckets or -users`},
+	} {
+		t.Run(tc.bad, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cb.json")
+			sh, _, _ := newShell(&FileBackend{Path: path})
+			script := "s3.circuitBreaker -users alice -type count -actions Write -values 2 -apply\n" + tc.bad +
+				"\ns3.circuitBreaker -delete -apply\n"
+			err := sh.RunScript(context.Background(), strings.NewReader(script))
+			var ue *UsageError
+			if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want a usage error starting %q", err, tc.want)
+			}
+			onDisk, err := limits.LoadConfigFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := compact(t, onDisk), `{"users":{"alice":{"enabled":true,"actions":{"Write:count":2}}}}`; got != want {
+				t.Errorf("file holds %s, want %s (the first line only)", got, want)
+			}
+		})
+	}
+}
+
+// The README's shell examples parse, so the documentation cannot drift
+// from the command.
+func TestREADMEExamplesParse(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		cmd, ok := strings.CutPrefix(line, "> s3.circuitBreaker")
+		if !ok {
+			continue
+		}
+		n++
+		if _, err := ParseCommand(CmdCircuitBreaker + cmd); err != nil {
+			t.Errorf("README example %q: %v", line, err)
+		}
+	}
+	if n < 10 {
+		t.Errorf("found %d s3.circuitBreaker examples in the README, want at least 10", n)
+	}
+}
