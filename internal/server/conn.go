@@ -47,7 +47,6 @@ func (p peer) acked() (int64, bool) {
 	return st.acked, ok
 }
 
-
 // tcpInfo is the part of the kernel's TCP_INFO the server uses.
 type tcpInfo struct {
 	closed bool  // FIN or RST received (CLOSE_WAIT, LAST_ACK, CLOSE)
