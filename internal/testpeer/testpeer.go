@@ -16,7 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-		"testing"
+	"testing"
 )
 
 // RequireEnv is the environment variable that turns a missing peer from
