@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and test of s3limit. Needs only Go; test peers are
-# installed here, pinned, into a cache outside the repository.
+# Runs every check and test of s3limit. Needs Go and python3 with boto3;
+# versitygw is installed here, pinned, into a cache outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,9 +32,12 @@ fi
 "$CACHE_DIR/bin/staticcheck" ./...
 
 step "test peers"
+# Tests skip when a peer is missing, so that `go test ./...` needs only Go;
+# here every peer is required and a missing one fails its tests.
+export S3LIMIT_REQUIRE_PEERS=1
 # versitygw is the independent S3 server the gateway tests run against.
 # Built once (about two minutes) and cached with its version; later runs skip it.
-VERSITYGW_VERSION=v1.8.0
+VERSITYGW_VERSION=$(sed -n 's/^const VersitygwVersion = "\(.*\)"$/\1/p' internal/testpeer/testpeer.go)
 if [ ! -x "$CACHE_DIR/bin/versitygw" ] || [ "$(cat "$CACHE_DIR/bin/versitygw.version" 2>/dev/null)" != "$VERSITYGW_VERSION" ]; then
   echo "installing versitygw $VERSITYGW_VERSION into $CACHE_DIR/bin"
   GOBIN="$CACHE_DIR/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
@@ -42,6 +45,11 @@ if [ ! -x "$CACHE_DIR/bin/versitygw" ] || [ "$(cat "$CACHE_DIR/bin/versitygw.ver
 fi
 export S3LIMIT_VERSITYGW="$CACHE_DIR/bin/versitygw"
 echo "versitygw $VERSITYGW_VERSION: $S3LIMIT_VERSITYGW"
+# python3 with boto3, a second S3 client for the gateway tests, comes from the machine.
+if ! boto3_version=$(python3 -c 'import boto3; print(boto3.__version__)' 2>/dev/null); then
+  echo "the tests need python3 with boto3 (python3 -m pip install boto3)"; exit 1
+fi
+echo "boto3 $boto3_version: $(command -v python3)"
 
 step "go test"
 go test -count=1 -timeout 20m ./...

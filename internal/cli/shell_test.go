@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/s3limit/s3limit/internal/limits"
-	"github.com/s3limit/s3limit/internal/shell/shelltest"
+	"github.com/s3limit/s3limit/internal/server/servertest"
 )
 
 // runCLI runs Main with the given stdin and environment.
@@ -238,19 +238,20 @@ func TestShellNilStdin(t *testing.T) {
 }
 
 func TestShellServerCredentials(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := servertest.Start(t, servertest.Options{})
 	const cmd = "s3.circuitBreaker -buckets abc -type count -actions Read -values 3 -apply"
 	const want = `{"buckets":{"abc":{"enabled":true,"actions":{"Read:count":3}}}}`
-	adminEnv := map[string]string{"AWS_ACCESS_KEY_ID": shelltest.AdminAccessKey, "AWS_SECRET_ACCESS_KEY": shelltest.AdminSecretKey}
-	readerEnv := map[string]string{"AWS_ACCESS_KEY_ID": shelltest.ReaderAccessKey, "AWS_SECRET_ACCESS_KEY": shelltest.ReaderSecretKey}
+	adminEnv := map[string]string{"AWS_ACCESS_KEY_ID": servertest.AdminAccessKey, "AWS_SECRET_ACCESS_KEY": servertest.AdminSecretKey}
+	readerEnv := map[string]string{"AWS_ACCESS_KEY_ID": servertest.ReaderAccessKey, "AWS_SECRET_ACCESS_KEY": servertest.ReaderSecretKey}
+	_, startETag := srv.Limits().Config()
 
 	// Flags win over the environment.
 	code, _, stderr := runCLI(t, "", adminEnv, "shell", "-server", srv.URL,
-		"-accessKey", shelltest.ReaderAccessKey, "-secretKey", shelltest.ReaderSecretKey, "-c", cmd)
+		"-accessKey", servertest.ReaderAccessKey, "-secretKey", servertest.ReaderSecretKey, "-c", cmd)
 	if code != ExitFailure || !strings.Contains(stderr, "403 Forbidden: AccessDenied") {
 		t.Errorf("reader via flags: exit %d, stderr %q", code, stderr)
 	}
-	if srv.Puts() != 0 {
+	if _, etag := srv.Limits().Config(); etag != startETag {
 		t.Fatal("a non-admin changed the configuration")
 	}
 
@@ -264,7 +265,8 @@ func TestShellServerCredentials(t *testing.T) {
 	if code != ExitOK || stderr != "" {
 		t.Fatalf("admin via environment: exit %d, stderr %q", code, stderr)
 	}
-	doc, _ := srv.Config().Marshal()
+	inForce, _ := srv.Limits().Config()
+	doc, _ := inForce.Marshal()
 	if stdout != string(doc) || !strings.Contains(strings.Join(strings.Fields(stdout), ""), strings.Join(strings.Fields(want), "")) {
 		t.Errorf("printed %q, server holds %q, want %s", stdout, doc, want)
 	}

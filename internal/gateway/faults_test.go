@@ -17,6 +17,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/gateway"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testpeer"
 )
 
 func wantBadGateway(t *testing.T, what string, err error, upstreamURL, wantMsg string) {
@@ -28,6 +29,7 @@ func wantBadGateway(t *testing.T, what string, err error, upstreamURL, wantMsg s
 }
 
 func TestGatewayUpstreamDownAtStart(t *testing.T) {
+	bin := testpeer.Versitygw(t) // the upstream that comes up later
 	addr := freeAddr(t)
 	down := &upstream{URL: "http://" + addr}
 	fs := gatewayFront(t, down, nil)
@@ -41,7 +43,7 @@ func TestGatewayUpstreamDownAtStart(t *testing.T) {
 	waitIdle(t, fs)
 
 	// Once the upstream is up, the same gateway serves without a restart.
-	startVersitygwAt(t, addr)
+	startVersitygwAt(t, bin, addr)
 	mustCreateBucket(t, c, "late")
 	mustPut(t, c, "late", "k", []byte("now it works"))
 	if got := mustGet(t, c, "late", "k"); string(got) != "now it works" {

@@ -165,8 +165,9 @@ func removeConnectionListed(h http.Header) {
 // without hop-by-hop headers and the upstream's Server header (s3limit's
 // stays). s3limit's request id stays x-amz-request-id (the id of the
 // access log line); the upstream's moves to X-S3limit-Upstream-Request-Id.
-// The value slices are handed over, not copied: the upstream response is
-// not used again.
+// User metadata names go out in lower case (see userMetadataKey). The
+// value slices are handed over, not copied: the upstream response is not
+// used again.
 func copyResponseHeader(dst, src http.Header) {
 	upstreamID := src["X-Amz-Request-Id"]
 	if len(upstreamID) == 0 || upstreamID[0] == "" {
@@ -182,20 +183,39 @@ func copyResponseHeader(dst, src http.Header) {
 				continue
 			}
 		}
-		addValues(dst, k, vv)
+		if mk, ok := userMetadataKey(k); ok {
+			addValuesAs(dst, mk, vv)
+			continue
+		}
+		addValuesAs(dst, textproto.CanonicalMIMEHeaderKey(k), vv)
 	}
 	if upstreamID != nil {
-		addValues(dst, "X-S3limit-Upstream-Request-Id", upstreamID[:1:1])
+		addValuesAs(dst, "X-S3limit-Upstream-Request-Id", upstreamID[:1:1])
 	}
 }
 
-// addValues appends vv to dst's values of k, as http.Header.Add does
-// value by value.
-func addValues(dst http.Header, k string, vv []string) {
+// metadataPrefix starts the name of every user metadata header.
+const metadataPrefix = "x-amz-meta-"
+
+// userMetadataKey reports whether k names user metadata and returns it in
+// lower case. S3 sends these names in lower case, and clients that keep
+// the name's case in what they return (boto3's Metadata: {'color': ...})
+// would otherwise show the upstream's metadata renamed: http.Transport
+// canonicalises every header name it reads (x-amz-meta-color arrives as
+// X-Amz-Meta-Color), and net/http writes map keys as they are.
+func userMetadataKey(k string) (string, bool) {
+	if len(k) <= len(metadataPrefix) || !strings.EqualFold(k[:len(metadataPrefix)], metadataPrefix) {
+		return "", false
+	}
+	return strings.ToLower(k), true
+}
+
+// addValuesAs appends vv to dst's values of k exactly as k is spelt, as
+// http.Header.Add does value by value for a canonical k.
+func addValuesAs(dst http.Header, k string, vv []string) {
 	if len(vv) == 0 {
 		return
 	}
-	k = textproto.CanonicalMIMEHeaderKey(k)
 	if old := dst[k]; len(old) > 0 {
 		dst[k] = append(old, vv...)
 		return

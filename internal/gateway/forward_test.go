@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,76 @@ func rawRequest(t *testing.T, addr, request string) *http.Response {
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
+}
+
+// rawResponseHead sends one HTTP/1.1 request as written and returns the
+// status line and header lines of the response as they were on the wire,
+// names spelt as sent (http.ReadResponse would canonicalise them).
+func rawResponseHead(t *testing.T, addr, request string) []string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, guard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(guard))
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	var lines []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the response head: %v (so far %q)", err, lines)
+		}
+		line = strings.TrimSuffix(line, "\r\n")
+		if line == "" {
+			return lines
+		}
+		lines = append(lines, line)
+	}
+}
+
+// TestUserMetadataNamesStayLowerCase is the regression test for user
+// metadata names reaching clients capitalised: http.Transport reads
+// x-amz-meta-color as X-Amz-Meta-Color, and boto3, which keeps a name's
+// case, returned {'Color': 'blue'} through the gateway where S3 and the
+// embedded store give {'color': 'blue'}.
+func TestUserMetadataNamesStayLowerCase(t *testing.T) {
+	_, up := newRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+		h := w.Header()
+		h["x-amz-meta-color"] = []string{"blue"} // as S3 sends it
+		h.Set("X-Amz-Meta-Project", "Apollo")    // canonical on the wire
+		h["x-amz-meta-Two-Words"] = []string{"a", "b"}
+		h.Set("ETag", `"abc"`)
+		h.Set("Content-Length", "2")
+		io.WriteString(w, "ok")
+	})
+	fr := front(t, newGateway(t, Config{Upstream: up.URL}), nil)
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		t.Run(method, func(t *testing.T) {
+			head := rawResponseHead(t, fr.Listener.Addr().String(), method+" /b1b/obj HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n")
+			if len(head) == 0 || head[0] != "HTTP/1.1 200 OK" {
+				t.Fatalf("response head %q", head)
+			}
+			var meta []string
+			for _, line := range head[1:] {
+				name, _, _ := strings.Cut(line, ":")
+				if strings.HasPrefix(strings.ToLower(name), "x-amz-meta-") {
+					meta = append(meta, line)
+				}
+			}
+			slices.Sort(meta)
+			want := []string{"x-amz-meta-color: blue", "x-amz-meta-project: Apollo", "x-amz-meta-two-words: a", "x-amz-meta-two-words: b"}
+			if !slices.Equal(meta, want) {
+				t.Errorf("metadata lines %q, want %q", meta, want)
+			}
+			if !slices.Contains(head, `Etag: "abc"`) {
+				t.Errorf("other headers changed: %q", head)
+			}
+		})
+	}
 }
 
 func TestHopByHopHeadersStayBehind(t *testing.T) {
@@ -263,11 +334,13 @@ func TestCopyResponseHeader(t *testing.T) {
 		"X-Amz-Request-Id": {"up-id", "second"}, "X-S3limit-Upstream-Request-Id": {"forged"},
 		"Server": {"Upstream"}, "Transfer-Encoding": {"chunked"}, "Trailer": {"X"},
 		"Etag": {`"e"`}, "Vary": {"Accept"}, "X-Empty": {},
+		"X-Amz-Meta-Color": {"blue"}, "x-amz-meta-Mixed": {"m"}, "X-Amz-Meta-": {"no name"}, "X-Amz-Metadata-Directive": {"COPY"},
 	}
 	copyResponseHeader(dst, src)
 	want := http.Header{
 		"X-Amz-Request-Id": {"s3limit-id"}, "Server": {"s3limit"}, "Vary": {"Origin", "Accept"},
 		"X-S3limit-Upstream-Request-Id": {"up-id"}, "Etag": {`"e"`},
+		"x-amz-meta-color": {"blue"}, "x-amz-meta-mixed": {"m"}, "X-Amz-Meta-": {"no name"}, "X-Amz-Metadata-Directive": {"COPY"},
 	}
 	if len(dst) != len(want) {
 		t.Errorf("got %v, want %v", dst, want)
@@ -379,5 +452,21 @@ func TestFailedSmallBodyNeverReachesTheUpstream(t *testing.T) {
 	}
 	if n := arrived.Load(); n != 0 {
 		t.Errorf("the upstream got %d requests", n)
+	}
+}
+
+// BenchmarkCopyResponseHeader copies the headers of a typical S3 GET
+// answer with two user metadata entries.
+func BenchmarkCopyResponseHeader(b *testing.B) {
+	src := http.Header{
+		"Accept-Ranges": {"bytes"}, "Content-Length": {"4096"}, "Content-Type": {"binary/octet-stream"},
+		"Date": {"Sat, 01 Mar 2025 12:00:00 GMT"}, "Etag": {`"abc"`}, "Last-Modified": {"Sat, 01 Mar 2025 12:00:00 GMT"},
+		"Server": {"AmazonS3"}, "X-Amz-Id-2": {"id2"}, "X-Amz-Request-Id": {"REQ"}, "X-Amz-Server-Side-Encryption": {"AES256"},
+		"X-Amz-Meta-Color": {"blue"}, "X-Amz-Meta-Owner-Team": {"ops"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		dst := make(http.Header, 16)
+		copyResponseHeader(dst, src)
 	}
 }

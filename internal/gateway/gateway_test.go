@@ -586,25 +586,31 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // the client, the front and the upstream included; compare with
 // BenchmarkDirectGet for the gateway's share.
 func BenchmarkProxyGet(b *testing.B) {
-	benchmarkProxy(b, http.MethodGet, true)
+	benchmarkProxy(b, http.MethodGet, true, false)
+}
+
+// BenchmarkProxyGetMetadata is BenchmarkProxyGet for an object with four
+// user metadata entries, whose names the gateway passes on in lower case.
+func BenchmarkProxyGetMetadata(b *testing.B) {
+	benchmarkProxy(b, http.MethodGet, true, true)
 }
 
 // BenchmarkDirectGet is BenchmarkProxyGet without the gateway.
 func BenchmarkDirectGet(b *testing.B) {
-	benchmarkProxy(b, http.MethodGet, false)
+	benchmarkProxy(b, http.MethodGet, false, false)
 }
 
 // BenchmarkProxyPut is BenchmarkProxyGet for a 4 KiB PUT.
 func BenchmarkProxyPut(b *testing.B) {
-	benchmarkProxy(b, http.MethodPut, true)
+	benchmarkProxy(b, http.MethodPut, true, false)
 }
 
 // BenchmarkDirectPut is BenchmarkProxyPut without the gateway.
 func BenchmarkDirectPut(b *testing.B) {
-	benchmarkProxy(b, http.MethodPut, false)
+	benchmarkProxy(b, http.MethodPut, false, false)
 }
 
-func benchmarkProxy(b *testing.B, method string, proxied bool) {
+func benchmarkProxy(b *testing.B, method string, proxied, withMetadata bool) {
 	object := bytes.Repeat([]byte{'x'}, 4096)
 	payload := hexSHA256(string(object))
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -613,8 +619,14 @@ func benchmarkProxy(b *testing.B, method string, proxied bool) {
 			w.Header().Set("ETag", `"abc"`)
 			return
 		}
-		w.Header().Set("Content-Length", "4096")
-		w.Header().Set("ETag", `"abc"`)
+		h := w.Header()
+		h.Set("Content-Length", "4096")
+		h.Set("ETag", `"abc"`)
+		if withMetadata {
+			for _, k := range []string{"color", "owner", "project", "sha256"} {
+				h["x-amz-meta-"+k] = []string{"value-of-" + k}
+			}
+		}
 		w.Write(object)
 	}))
 	defer up.Close()

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,11 +16,8 @@ import (
 	"github.com/s3limit/s3limit/internal/gateway"
 	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testpeer"
 )
-
-// versitygwVersion is the pinned upstream of the end-to-end tests; the
-// test script installs it.
-const versitygwVersion = "v1.8.0"
 
 // Credentials of the test upstreams. They differ from the identities of
 // the s3limit in front, so only a re-signed request can succeed.
@@ -34,40 +30,6 @@ const (
 type upstream struct {
 	URL  string
 	Kill func() // stops it abruptly (kill -9 for a process)
-}
-
-// versitygwPath finds the versitygw binary: $S3LIMIT_VERSITYGW, or the
-// test script's cache ($S3LIMIT_TEST_CACHE, else $XDG_CACHE_HOME or
-// ~/.cache, + /s3limit-test/bin/versitygw).
-func versitygwPath(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("S3LIMIT_VERSITYGW"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("S3LIMIT_VERSITYGW=%s: %v", p, err)
-		}
-		return p
-	}
-	cache := os.Getenv("S3LIMIT_TEST_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				t.Fatalf("cannot locate the versitygw test binary: %v", err)
-			}
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "s3limit-test")
-	}
-	bin := filepath.Join(cache, "bin")
-	p := filepath.Join(bin, "versitygw")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("the gateway tests need versitygw %s as their upstream and it is not at %s.\n"+
-			"Run ./scripts/test.sh (it installs it), or install it with:\n"+
-			"  GOBIN=%s go install github.com/versity/versitygw/cmd/versitygw@%s\n"+
-			"or point S3LIMIT_VERSITYGW at a versitygw binary.", versitygwVersion, p, bin, versitygwVersion)
-	}
-	return p
 }
 
 // freeAddr returns a loopback address that was free a moment ago.
@@ -101,13 +63,15 @@ func (b *syncBuffer) String() string {
 }
 
 // startVersitygw runs versitygw with its posix backend in a temporary
-// directory on a free loopback port and stops it when the test ends.
+// directory on a free loopback port and stops it when the test ends. It
+// skips t when versitygw is not installed (see testpeer).
 func startVersitygw(t testing.TB) *upstream {
 	t.Helper()
+	bin := testpeer.Versitygw(t)
 	var err error
 	for range 3 { // the free port may be taken before versitygw binds it
 		var up *upstream
-		if up, err = runVersitygw(t, freeAddr(t)); err == nil {
+		if up, err = runVersitygw(t, bin, freeAddr(t)); err == nil {
 			return up
 		}
 	}
@@ -115,19 +79,18 @@ func startVersitygw(t testing.TB) *upstream {
 	return nil
 }
 
-// startVersitygwAt starts versitygw on addr (for a gateway configured
-// before its upstream came up).
-func startVersitygwAt(t testing.TB, addr string) *upstream {
+// startVersitygwAt starts the versitygw binary bin (testpeer.Versitygw)
+// on addr, for a gateway configured before its upstream came up.
+func startVersitygwAt(t testing.TB, bin, addr string) *upstream {
 	t.Helper()
-	up, err := runVersitygw(t, addr)
+	up, err := runVersitygw(t, bin, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return up
 }
 
-func runVersitygw(t testing.TB, addr string) (*upstream, error) {
-	bin := versitygwPath(t)
+func runVersitygw(t testing.TB, bin, addr string) (*upstream, error) {
 	var out syncBuffer
 	cmd := exec.Command(bin, "--port", addr, "--quiet", "--keep-alive", "posix", t.TempDir())
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+upstreamAccessKey, "ROOT_SECRET_KEY="+upstreamSecretKey)

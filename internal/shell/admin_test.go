@@ -5,22 +5,113 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/s3limit/s3limit/internal/limits"
-	"github.com/s3limit/s3limit/internal/shell/shelltest"
+	"github.com/s3limit/s3limit/internal/s3api"
+	"github.com/s3limit/s3limit/internal/server/servertest"
 )
 
 func adminCreds() aws.Credentials {
-	return aws.Credentials{AccessKeyID: shelltest.AdminAccessKey, SecretAccessKey: shelltest.AdminSecretKey}
+	return aws.Credentials{AccessKeyID: servertest.AdminAccessKey, SecretAccessKey: servertest.AdminSecretKey}
 }
 
+func readerCreds() aws.Credentials {
+	return aws.Credentials{AccessKeyID: servertest.ReaderAccessKey, SecretAccessKey: servertest.ReaderSecretKey}
+}
+
+// adminServer is a real s3limit server whose admin API the shell talks
+// to. It counts the PUTs of the configuration the server accepted and can
+// run a function as each such PUT arrives, before the server sees it.
+type adminServer struct {
+	*servertest.Server
+
+	mu        sync.Mutex
+	puts      int    // guarded by mu: PUTs answered 200
+	beforePut func() // guarded by mu
+}
+
+// startAdminServer starts a server with servertest's identities: the
+// admin identity holds the Admin action, the reader does not.
+func startAdminServer(t *testing.T) *adminServer {
+	t.Helper()
+	s := &adminServer{}
+	s.Server = servertest.Start(t, servertest.Options{Wrap: s.observe})
+	return s
+}
+
+func (s *adminServer) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || r.URL.Path != s3api.AdminCircuitBreakerPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.mu.Lock()
+		hook := s.beforePut
+		s.mu.Unlock()
+		if hook != nil {
+			hook()
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		if sw.status == http.StatusOK {
+			s.mu.Lock()
+			s.puts++
+			s.mu.Unlock()
+		}
+	})
+}
+
+// Puts returns how many PUTs of the configuration the server accepted.
+func (s *adminServer) Puts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.puts
+}
+
+// BeforePut sets a function run as each PUT to the admin API arrives
+// (e.g. another admin changing the configuration first). It runs on the
+// server's goroutine: report failures with t.Error, not t.Fatal.
+func (s *adminServer) BeforePut(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforePut = f
+}
+
+// Config returns the configuration in force.
+func (s *adminServer) Config() *limits.Config {
+	cfg, _ := s.Limits().Config()
+	return cfg
+}
+
+// SetConfig puts cfg in force as another admin would, without going
+// through the admin API (so Puts does not count it).
+func (s *adminServer) SetConfig(t *testing.T, cfg *limits.Config) {
+	if _, err := s.Limits().Apply(cfg, ""); err != nil {
+		t.Errorf("SetConfig: %v", err)
+	}
+}
+
+// statusWriter records the status of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func TestAdminBackendLoadSave(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := startAdminServer(t)
 	initial := &limits.Config{Global: &limits.Section{Enabled: true, Actions: map[string]int64{"Read:count": 4}}}
-	srv.SetConfig(initial)
+	srv.SetConfig(t, initial)
 	b, err := NewAdminBackend(srv.URL+"/", adminCreds())
 	if err != nil {
 		t.Fatal(err)
@@ -55,16 +146,16 @@ func TestAdminBackendLoadSave(t *testing.T) {
 }
 
 func TestAdminBackendErrors(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := startAdminServer(t)
 	tests := []struct {
 		name   string
 		creds  aws.Credentials
 		status int
 		want   string
 	}{
-		{"non-admin", aws.Credentials{AccessKeyID: shelltest.ReaderAccessKey, SecretAccessKey: shelltest.ReaderSecretKey},
+		{"non-admin", readerCreds(),
 			http.StatusForbidden, "403 Forbidden: AccessDenied: the admin API needs an identity with the Admin action"},
-		{"wrong secret", aws.Credentials{AccessKeyID: shelltest.AdminAccessKey, SecretAccessKey: "nope"},
+		{"wrong secret", aws.Credentials{AccessKeyID: servertest.AdminAccessKey, SecretAccessKey: "nope"},
 			http.StatusForbidden, "SignatureDoesNotMatch"},
 		{"unknown key", aws.Credentials{AccessKeyID: "AKIANOBODY", SecretAccessKey: "x"},
 			http.StatusForbidden, "InvalidAccessKeyId"},
@@ -85,7 +176,7 @@ func TestAdminBackendErrors(t *testing.T) {
 }
 
 func TestAdminBackendInvalidConfigRejected(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := startAdminServer(t)
 	b, err := NewAdminBackend(srv.URL, adminCreds())
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +192,7 @@ func TestAdminBackendInvalidConfigRejected(t *testing.T) {
 }
 
 func TestAdminBackendUnreachable(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := startAdminServer(t)
 	url := srv.URL
 	b, err := NewAdminBackend(url, adminCreds())
 	if err != nil {

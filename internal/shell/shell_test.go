@@ -9,12 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/s3limit/s3limit/internal/limits"
-	"github.com/s3limit/s3limit/internal/shell/shelltest"
 )
 
 // pretty is the canonical indented form of a compact expectation.
@@ -54,7 +52,7 @@ func TestShellSeedSequenceOnFile(t *testing.T) {
 }
 
 func TestShellSeedSequenceOnServer(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := startAdminServer(t)
 	b, err := NewAdminBackend(srv.URL, adminCreds())
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +102,7 @@ func TestShellWithoutApplyChangesNothing(t *testing.T) {
 }
 
 func TestShellApplyUnchangedDoesNotSave(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := startAdminServer(t)
 	b, _ := NewAdminBackend(srv.URL, adminCreds())
 	sh, _, _ := newShell(b)
 	for _, cmd := range []string{"s3.circuitBreaker -apply", "s3.circuitBreaker -global -disable -apply", "s3.circuitBreaker -delete -apply"} {
@@ -118,21 +116,20 @@ func TestShellApplyUnchangedDoesNotSave(t *testing.T) {
 }
 
 func TestShellRetriesOnConflict(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := startAdminServer(t)
 	b, _ := NewAdminBackend(srv.URL, adminCreds())
 	sh, out, _ := newShell(b)
 	sh.MaxAttempts = 3
 	// Another admin saves just before each of our first two saves.
-	concurrent := 0
+	var concurrent atomic.Int64
 	srv.BeforePut(func() {
-		if concurrent < 2 {
-			concurrent++
+		if n := concurrent.Add(1); n <= 2 {
 			cfg := srv.Config()
 			if cfg.Buckets == nil {
 				cfg.Buckets = map[string]*limits.Section{}
 			}
-			cfg.Buckets["other"] = &limits.Section{Enabled: true, Actions: map[string]int64{"List:count": int64(concurrent)}}
-			srv.SetConfig(cfg)
+			cfg.Buckets["other"] = &limits.Section{Enabled: true, Actions: map[string]int64{"List:count": n}}
+			srv.SetConfig(t, cfg)
 		}
 	})
 	if err := sh.Exec(context.Background(), "s3.circuitBreaker -global -type count -actions Read -values 9 -apply"); err != nil {
@@ -148,11 +145,17 @@ func TestShellRetriesOnConflict(t *testing.T) {
 }
 
 func TestShellGivesUpAfterMaxAttempts(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := startAdminServer(t)
 	b, _ := NewAdminBackend(srv.URL, adminCreds())
 	sh, out, _ := newShell(b)
 	sh.MaxAttempts = 2
-	srv.BeforePut(func() { srv.SetConfig(srv.Config()) }) // every save meets a change
+	// Every save meets a change. The server's ETag is the document's hash,
+	// so the other admin's change must change the document.
+	var other atomic.Int64
+	srv.BeforePut(func() {
+		srv.SetConfig(t, &limits.Config{Buckets: map[string]*limits.Section{
+			"other": {Enabled: true, Actions: map[string]int64{"List:count": other.Add(1)}}}})
+	})
 	err := sh.Exec(context.Background(), "s3.circuitBreaker -global -apply")
 	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "gave up after 2 attempts") {
 		t.Errorf("err = %v, want ErrConflict after 2 attempts", err)
@@ -163,8 +166,8 @@ func TestShellGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestShellBackendErrorIsReturned(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
-	b, _ := NewAdminBackend(srv.URL, aws.Credentials{AccessKeyID: shelltest.ReaderAccessKey, SecretAccessKey: shelltest.ReaderSecretKey})
+	srv := startAdminServer(t)
+	b, _ := NewAdminBackend(srv.URL, readerCreds())
 	sh, out, _ := newShell(b)
 	err := sh.Exec(context.Background(), "s3.circuitBreaker")
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {

@@ -56,6 +56,9 @@ type Options struct {
 	// default idle timeout and no minimum rate.
 	IdleTimeout     time.Duration
 	MinTransferRate int64
+	// Wrap, when non-nil, wraps the server's handler, so a test can see
+	// or hold requests as they arrive; nil = the server alone.
+	Wrap func(http.Handler) http.Handler
 }
 
 // Server is a running test server.
@@ -125,7 +128,11 @@ func Start(t testing.TB, opts Options) *Server {
 		srv.Close()
 		t.Fatalf("servertest: %v", err)
 	}
-	hs := server.NewHTTPServer(ln.Addr().String(), srv, log)
+	var handler http.Handler = srv
+	if opts.Wrap != nil {
+		handler = opts.Wrap(srv)
+	}
+	hs := server.NewHTTPServer(ln.Addr().String(), handler, log)
 	runCtx, stopRun := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
 	go func() {
