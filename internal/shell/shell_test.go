@@ -329,7 +329,7 @@ func TestShellUsersSequenceOnFile(t *testing.T) {
 }
 
 func TestShellUsersSequenceOnAdminAPI(t *testing.T) {
-	srv := shelltest.NewAdminServer(t)
+	srv := startAdminServer(t)
 	b, err := NewAdminBackend(srv.URL, adminCreds())
 	if err != nil {
 		t.Fatal(err)
