@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // The example of "Signature Calculations for the Authorization Header:
@@ -159,14 +161,13 @@ func TestChunkedAWSDocumentationExampleTampered(t *testing.T) {
 func TestChunkedAWSTrailerExample(t *testing.T) {
 	body := awsExampleBody([3]string{awsTrailerChunk1Sig, awsTrailerChunk2Sig, awsTrailerFinalSig},
 		"x-amz-checksum-crc32c:"+awsTrailerCRC32C+"\r\nx-amz-trailer-signature:"+awsTrailerSig+"\r\n")
-	var seed [32]byte
-	decodeHex32(&seed, awsTrailerSeed)
-	var key [32]byte
+	var key sigv4.Key
 	copy(key[:], testSigningKey(exampleSecretKey, "20130524", "us-east-1"))
+	signing := chunkSigning{key: key, amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request", seed: awsTrailerSeed}
 	cfg := chunkedConfig{
 		signed: true, trailer: true, decodedLength: 66560,
 		trailerNames: []string{"x-amz-checksum-crc32c"},
-		signing:      chunkSigning{key: key, amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request", seed: seed},
+		chain:        signing.chain(),
 	}
 	trailer := make(http.Header)
 	got, err := io.ReadAll(newChunkedReader(io.NopCloser(bytes.NewReader(body)), cfg, trailer))
@@ -291,6 +292,31 @@ func TestChunkedFailures(t *testing.T) {
 	}{
 		{name: "signed: flipped data byte", mode: payloadStreamingSigned,
 			tamper: func(b []byte) []byte { b[len(b)/2] ^= 1; return b }, readCode: "SignatureDoesNotMatch"},
+		// A chunk or trailer signature that is not 64 hex digits is a wrong
+		// signature (403), as S3 answers, not a framing error (400).
+		{name: "signed: chunk signature not hex", mode: payloadStreamingSigned,
+			tamper: func(b []byte) []byte {
+				i := bytes.Index(b, []byte("chunk-signature=")) + len("chunk-signature=")
+				b[i] = 'g'
+				return b
+			}, readCode: "SignatureDoesNotMatch"},
+		{name: "signed: chunk signature short", mode: payloadStreamingSigned,
+			tamper: func(b []byte) []byte {
+				i := bytes.Index(b, []byte("chunk-signature=")) + len("chunk-signature=")
+				return append(b[:i:i], b[i+1:]...)
+			}, readCode: "SignatureDoesNotMatch"},
+		{name: "signed: final chunk signature not hex", mode: payloadStreamingSigned,
+			tamper: func(b []byte) []byte {
+				i := bytes.LastIndex(b, []byte("chunk-signature=")) + len("chunk-signature=")
+				b[i+63] = '`'
+				return b
+			}, readCode: "SignatureDoesNotMatch"},
+		{name: "signed trailer: trailer signature not hex", mode: payloadStreamingSignedTrail, trailers: crcTrailer,
+			tamper: func(b []byte) []byte {
+				i := bytes.Index(b, []byte("x-amz-trailer-signature:")) + len("x-amz-trailer-signature:")
+				b[i] = 'z'
+				return b
+			}, readCode: "SignatureDoesNotMatch"},
 		{name: "signed: chunk without signature", mode: payloadStreamingSigned,
 			tamper: replace(";chunk-signature=", ";x="), readCode: "InvalidRequest"},
 		{name: "signed trailer: checksum changed", mode: payloadStreamingSignedTrail, trailers: crcTrailer,
@@ -395,11 +421,17 @@ func FuzzChunkedReader(f *testing.F) {
 	f.Add([]byte("0\r\n\r\n"), false, false)
 	f.Add([]byte("3;chunk-signature="+strings.Repeat("a", 64)+"\r\nabc\r\n0;chunk-signature="+strings.Repeat("b", 64)+"\r\n\r\n"), true, false)
 	f.Add([]byte("3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\nx-amz-trailer-signature:"+strings.Repeat("c", 64)+"\r\n\r\n"), true, true)
-	var key [32]byte
+	// The framings minio-go writes: trailer lines ended by LF and CRLF.
+	f.Add([]byte("3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\n\r\n\r\n"), false, true)
+	f.Add([]byte("3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\n\r\n"), false, true)
+	f.Add([]byte("3;chunk-signature="+strings.Repeat("a", 64)+"\r\nabc\r\n0;chunk-signature="+strings.Repeat("b", 64)+"\r\n"+
+		"x-amz-checksum-crc32:NSRBwg==\n\r\nx-amz-trailer-signature:"+strings.Repeat("c", 64)+"\r\n\r\n"), true, true)
+	f.Add([]byte("3;chunk-signature=zz\r\nabc\r\n0\r\n\r\n"), true, false)
 	f.Fuzz(func(t *testing.T, body []byte, signed, trailer bool) {
+		signing := chunkSigning{amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request"}
 		cfg := chunkedConfig{
 			signed: signed, trailer: trailer, decodedLength: int64(len(body)),
-			signing: chunkSigning{key: key, amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request"},
+			chain: signing.chain(),
 		}
 		if trailer {
 			cfg.trailerNames = []string{"x-amz-checksum-crc32"}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // The example credentials of the AWS Signature Version 4 documentation.
@@ -25,6 +27,14 @@ const (
 	exampleSecretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	readerAccessKey  = "READERKEY"
 	readerSecretKey  = "reader-secret-key"
+)
+
+// Names of the SigV4 values the tests use.
+const (
+	emptySHA256Hex              = sigv4.EmptySHA256
+	payloadStreamingSigned      = sigv4.StreamingSigned
+	payloadStreamingSignedTrail = sigv4.StreamingSignedTrailer
+	payloadStreamingUnsignTrail = sigv4.StreamingUnsignedTrailer
 )
 
 // testTime is the signing time of every test request.
