@@ -67,6 +67,11 @@ func (g *Gateway) outbound(c *call) *http.Request {
 		c.body = in.Body
 		c.want = in.ContentLength
 		out.Body = c
+		if fwd, ok := forwardedTrailer(in.Header); ok && in.Trailer != nil && in.ContentLength > 0 {
+			c.trailer = fwd
+			fwd.setHeaders(h, in.ContentLength)
+			out.ContentLength = fwd.encodedLength(in.ContentLength)
+		}
 	}
 	return out.WithContext(httptrace.WithClientTrace(in.Context(), &c.trace))
 }
