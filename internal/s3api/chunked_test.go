@@ -190,6 +190,13 @@ func TestChunkedAWSTrailerExample(t *testing.T) {
 // seed signature is real.
 func chunkedRequest(t *testing.T, mode string, data []byte, chunkSize int, trailers [][2]string, tamper func([]byte) []byte) *http.Request {
 	t.Helper()
+	return chunkedRequestFramed(t, mode, data, chunkSize, trailers, "", "", tamper)
+}
+
+// chunkedRequestFramed is chunkedRequest with trailer lines ended by
+// trailerEOL and the body by end (see chunkEncoder).
+func chunkedRequestFramed(t testing.TB, mode string, data []byte, chunkSize int, trailers [][2]string, trailerEOL, end string, tamper func([]byte) []byte) *http.Request {
+	t.Helper()
 	r := httptest.NewRequest(http.MethodPut, "http://127.0.0.1:8333/bucket/dir/object.bin", nil)
 	r.Header.Set("X-Amz-Content-Sha256", mode)
 	r.Header.Set("Content-Encoding", "aws-chunked")
@@ -202,7 +209,7 @@ func chunkedRequest(t *testing.T, mode string, data []byte, chunkSize int, trail
 		r.Header.Set("X-Amz-Trailer", strings.Join(names, ","))
 	}
 	sdkSign(t, r, exampleAccessKey, exampleSecretKey, mode, "us-east-1", testTime)
-	enc := &chunkEncoder{amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request"}
+	enc := &chunkEncoder{amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request", trailerEOL: trailerEOL, end: end}
 	if strings.HasPrefix(mode, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
 		enc.key = testSigningKey(exampleSecretKey, "20130524", "us-east-1")
 		auth := r.Header.Get("Authorization")
@@ -271,6 +278,112 @@ func TestChunkedForms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The framings of trailer lines clients send: CRLF as the S3
+// documentation shows, a bare LF, and LF followed by CRLF, which minio-go
+// writes ("name:value\n", then CRLF; then the trailer signature or the
+// final CRLF). MinIO and S3 accept them all; what follows the trailers
+// must still be nothing.
+func TestChunkedTrailerFramings(t *testing.T) {
+	data := bytes.Repeat([]byte("framing-"), 3000)
+	crc := checksumOf(ChecksumCRC32C, data)
+	trailers := [][2]string{{"x-amz-checksum-crc32c", crc}}
+	tests := []struct {
+		name             string
+		eol, end         string // "" = CRLF; end "\x00" = none at all
+		unsigned, signed string // error codes when reading; "" = none
+	}{
+		{name: "CRLF"},
+		{name: "LF", eol: "\n"},
+		{name: "LF CRLF (minio-go)", eol: "\n\r\n"},
+		// The trailer signature line needs its final CRLF.
+		{name: "LF CRLF at the end of the body", eol: "\n\r\n", end: "\x00", signed: "IncompleteBody"},
+		{name: "bare LF at the end", eol: "\n", end: "\n"},
+		{name: "CRLF, then another CRLF", end: "\r\n\r\n", unsigned: "InvalidRequest", signed: "InvalidRequest"},
+		{name: "LF CRLF, then two more CRLF", eol: "\n\r\n", end: "\r\n\r\n", unsigned: "InvalidRequest", signed: "InvalidRequest"},
+		{name: "LF CRLF CRLF as one line end", eol: "\n\r\n\r\n", unsigned: "InvalidRequest", signed: "SignatureDoesNotMatch"},
+		{name: "data after the end", end: "\r\nx", unsigned: "InvalidRequest", signed: "InvalidRequest"},
+		{name: "CR alone", eol: "\r", unsigned: "IncompleteBody", signed: "SignatureDoesNotMatch"},
+	}
+	for _, mode := range []string{payloadStreamingSignedTrail, payloadStreamingUnsignTrail} {
+		for _, tc := range tests {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				end := tc.end
+				if end == "\x00" {
+					end = ""
+				}
+				r := chunkedRequestFramed(t, mode, data, 8192, trailers, tc.eol, end, nil)
+				if tc.end == "\x00" { // no final CRLF at all
+					body, _ := io.ReadAll(r.Body)
+					body = bytes.TrimSuffix(body, []byte("\r\n"))
+					r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+				}
+				a := newTestAuthenticator(t, nil, testTime)
+				if _, err := a.Authenticate(r); err != nil {
+					t.Fatalf("Authenticate: %v", err)
+				}
+				code := tc.unsigned
+				if mode == payloadStreamingSignedTrail {
+					code = tc.signed
+				}
+				got, err := io.ReadAll(r.Body)
+				wantCode(t, err, code)
+				if code != "" {
+					return
+				}
+				if !bytes.Equal(got, data) || r.Trailer.Get("x-amz-checksum-crc32c") != crc {
+					t.Fatalf("decoded %d bytes, trailer %q", len(got), r.Trailer.Get("x-amz-checksum-crc32c"))
+				}
+			})
+		}
+	}
+}
+
+// FuzzChunkedTrailerFramings: whatever the framing of the trailer lines,
+// the body decodes to its data with its checksum, and a changed byte in
+// the data or the checksum never decodes to success.
+func FuzzChunkedTrailerFramings(f *testing.F) {
+	f.Add([]byte("hello, world"), uint8(0), uint16(0), false)
+	f.Add([]byte("minio-go"), uint8(2), uint16(3), true)
+	f.Add(bytes.Repeat([]byte("x"), 9000), uint8(1), uint16(8999), true)
+	eols := []string{"\r\n", "\n", "\n\r\n"}
+	f.Fuzz(func(t *testing.T, data []byte, eol uint8, flip uint16, signed bool) {
+		mode := payloadStreamingUnsignTrail
+		if signed {
+			mode = payloadStreamingSignedTrail
+		}
+		trailers := [][2]string{{"x-amz-checksum-crc32", checksumOf(ChecksumCRC32, data)}}
+		framing := eols[int(eol)%len(eols)]
+		a := newTestAuthenticator(t, nil, testTime)
+		r := chunkedRequestFramed(t, mode, data, 4096, trailers, framing, "", nil)
+		if _, err := a.Authenticate(r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r.Body)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("framing %q: %d of %d bytes, %v", framing, len(got), len(data), err)
+		}
+		// Change one byte of the data or of the checksum.
+		r = chunkedRequestFramed(t, mode, data, 4096, trailers, framing, "", func(b []byte) []byte {
+			var targets []int
+			if i := bytes.Index(b, []byte("\r\n")); i >= 0 && len(data) > 0 {
+				for j := range min(len(data), 4096) { // the first chunk's data
+					targets = append(targets, i+2+j)
+				}
+			}
+			i := bytes.Index(b, []byte("x-amz-checksum-crc32:")) + len("x-amz-checksum-crc32:")
+			targets = append(targets, i, i+1, i+2)
+			b[targets[int(flip)%len(targets)]] ^= 0x20
+			return b
+		})
+		if _, err := a.Authenticate(r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(r.Body); err == nil {
+			t.Fatalf("framing %q: a changed byte decoded without an error", framing)
+		}
+	})
 }
 
 func TestChunkedFailures(t *testing.T) {
