@@ -6,6 +6,7 @@ package sigv4
 import (
 	"bytes"
 	"errors"
+	"hash"
 	"net/http"
 	"slices"
 	"strconv"
@@ -32,6 +33,12 @@ type builder struct {
 	enc   []byte      // encoded query names and values
 	pairs []queryPair // their positions in enc
 	hdrs  []header    // the signed headers
+
+	// mac is HMAC-SHA256 keyed with macKey, kept for the Signer, which
+	// signs with the same key all day: its Reset skips hashing the key.
+	mac    hash.Hash
+	macKey *Key
+	sum    []byte // mac's output
 }
 
 // maxPooled keeps the working memory of one huge request out of the pool.
@@ -231,7 +238,10 @@ func appendValue(dst []byte, v string, d dialect) []byte {
 	if d == dialectSDK {
 		v = strings.TrimSpace(v)
 	} else {
-		v = strings.Trim(v, " \t")
+		v = trimSpaceTab(v)
+	}
+	if !strings.Contains(v, "  ") && (d == dialectSDK || strings.IndexByte(v, '\t') < 0) {
+		return append(dst, v...) // nothing to collapse: the common case
 	}
 	space := false
 	for i := 0; i < len(v); i++ {
@@ -249,6 +259,17 @@ func appendValue(dst []byte, v string, d dialect) []byte {
 	return dst
 }
 
+// trimSpaceTab returns v without leading and trailing spaces and tabs.
+func trimSpaceTab(v string) string {
+	for v != "" && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for v != "" && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	return v
+}
+
 func lowerByte(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
 		return c + 'a' - 'A'
@@ -259,6 +280,9 @@ func lowerByte(c byte) byte {
 // compareLower compares the ASCII-lowercase forms of a and b bytewise.
 func compareLower(a, b string) int {
 	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] == b[i] {
+			continue
+		}
 		if ca, cb := lowerByte(a[i]), lowerByte(b[i]); ca != cb {
 			return int(ca) - int(cb)
 		}
@@ -271,8 +295,10 @@ func equalLower(a, b string) bool {
 }
 
 func appendLower(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		dst = append(dst, lowerByte(s[i]))
+	n := len(dst)
+	dst = append(dst, s...)
+	for i := n; i < len(dst); i++ {
+		dst[i] = lowerByte(dst[i])
 	}
 	return dst
 }

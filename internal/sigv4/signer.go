@@ -1,6 +1,8 @@
 package sigv4
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"net/http"
 	"net/url"
 	"slices"
@@ -172,7 +174,13 @@ func (s *Signer) Sign(req *http.Request, payloadHash string, now time.Time) {
 	// header list the Authorization header still needs.
 	sts := len(buf)
 	buf = appendRequestStringToSign(buf, st.amzDate, st.day.scope(s), buf)
-	sig := st.day.key.sign(buf[sts:])
+	if b.macKey != &st.day.key {
+		b.mac, b.macKey = hmac.New(sha256.New, st.day.key[:]), &st.day.key
+	}
+	b.mac.Reset()
+	b.mac.Write(buf[sts:])
+	b.sum = b.mac.Sum(b.sum[:0])
+	sig := Signature(b.sum)
 
 	auth := len(buf)
 	buf = append(buf, Algorithm+" Credential="...)
