@@ -31,6 +31,9 @@ type call struct {
 	body io.ReadCloser // the client's body as forwarded; nil when there is none
 	want int64         // declared length; -1 = unknown
 	got  int64         // bytes read so far; only the transport's writer touches it
+	// trailer is set when the client's verified trailing checksum goes
+	// upstream after the body (see trailerBody).
+	trailer trailerForward
 	// closed is set when the handler returns: the transport's writer may
 	// outlive it, but the client's body must not be read after that.
 	closed atomic.Bool

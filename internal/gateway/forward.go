@@ -43,6 +43,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			out.Body = body
 		}
+		if c.trailer.name != "" {
+			out.Body = newTrailerBody(out.Body, c.want, c.trailer, r.Trailer)
+		}
 	}
 	g.sign(out)
 	res, err := g.transport.RoundTrip(out)

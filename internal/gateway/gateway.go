@@ -31,6 +31,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // DefaultRegion is the signing region when Config.Region is empty.
@@ -80,7 +82,7 @@ type Gateway struct {
 	name      string   // upstream URL for messages (no credentials)
 	region    string
 	virtual   bool
-	signer    *signer
+	signer    *sigv4.Signer
 	now       func() time.Time
 	log       *slog.Logger
 	transport http.RoundTripper
@@ -112,13 +114,11 @@ func New(cfg Config) (*Gateway, error) {
 		transport: cfg.Transport,
 		bufs:      newBufferPool(copyBufferSize),
 	}
-	if p := hostPort(base.Host); p != "" && isDefaultPort(base.Scheme, p) {
-		g.host = hostWithoutPort(base.Host) // as the signature has it
-	}
+	g.host = sigv4.SigningHost(base.Scheme, base.Host) // as the signature has it
 	if g.region == "" {
 		g.region = DefaultRegion
 	}
-	g.signer = newSigner(cfg.AccessKey, cfg.SecretKey, cfg.SessionToken, g.region, "s3")
+	g.signer = sigv4.NewSigner(sigv4.Credentials{AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, SessionToken: cfg.SessionToken}, g.region, "s3")
 	if g.now == nil {
 		g.now = time.Now
 	}

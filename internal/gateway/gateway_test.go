@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/s3limit/s3limit/internal/s3api"
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -135,11 +136,11 @@ func TestForwardResignsRequests(t *testing.T) {
 			name: "GET object with escaped key and range", method: http.MethodGet,
 			target: "/b1b/dir/a%20b%2Bc%C3%BC.txt",
 			headers: func(h http.Header) {
-				clientAuth(h, emptySHA256)
+				clientAuth(h, sigv4.EmptySHA256)
 				h.Set("Range", "bytes=0-3")
 				h.Set("If-None-Match", `"abc"`)
 			},
-			want: want{requestURI: "/b1b/dir/a%20b%2Bc%C3%BC.txt", payloadHash: emptySHA256,
+			want: want{requestURI: "/b1b/dir/a%20b%2Bc%C3%BC.txt", payloadHash: sigv4.EmptySHA256,
 				headers: map[string]string{"Range": "bytes=0-3", "If-None-Match": `"abc"`}, absent: clientOnly},
 		},
 		{
@@ -159,8 +160,8 @@ func TestForwardResignsRequests(t *testing.T) {
 		{
 			name: "PUT unsigned payload", method: http.MethodPut,
 			target: "/b1b/obj", body: "data",
-			headers: func(h http.Header) { clientAuth(h, unsignedPayload) },
-			want:    want{requestURI: "/b1b/obj", contentLength: 4, payloadHash: unsignedPayload, absent: clientOnly},
+			headers: func(h http.Header) { clientAuth(h, sigv4.UnsignedPayload) },
+			want:    want{requestURI: "/b1b/obj", contentLength: 4, payloadHash: sigv4.UnsignedPayload, absent: clientOnly},
 		},
 		{
 			name: "aws-chunked upload forwarded decoded with its length", method: http.MethodPut,
@@ -172,7 +173,7 @@ func TestForwardResignsRequests(t *testing.T) {
 				h.Set("X-Amz-Trailer", "x-amz-checksum-crc32")
 				h.Set("X-Amz-Sdk-Checksum-Algorithm", "CRC32")
 			},
-			want: want{requestURI: "/b1b/chunked", contentLength: 16, payloadHash: unsignedPayload,
+			want: want{requestURI: "/b1b/chunked", contentLength: 16, payloadHash: sigv4.UnsignedPayload,
 				headers: map[string]string{"Content-Encoding": "gzip"},
 				absent:  append(slices.Clone(clientOnly), "X-Amz-Sdk-Checksum-Algorithm")},
 		},
@@ -185,41 +186,41 @@ func TestForwardResignsRequests(t *testing.T) {
 				h.Set("X-Amz-Decoded-Content-Length", "10")
 			},
 			decode: func(r *http.Request) { r.Header.Del("Content-Encoding") },
-			want: want{requestURI: "/b1b/chunked", contentLength: 10, payloadHash: unsignedPayload,
+			want: want{requestURI: "/b1b/chunked", contentLength: 10, payloadHash: sigv4.UnsignedPayload,
 				absent: append(slices.Clone(clientOnly), "Content-Encoding")},
 		},
 		{
 			name: "presigned GET loses its query signature", method: http.MethodGet,
 			target: "/b1b/obj?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CLIENTKEY%2F20250301%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250301T120000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&x-id=GetObject&X-Amz-Signature=00ff",
-			want:   want{requestURI: "/b1b/obj?x-id=GetObject", payloadHash: emptySHA256, absent: clientOnly},
+			want:   want{requestURI: "/b1b/obj?x-id=GetObject", payloadHash: sigv4.EmptySHA256, absent: clientOnly},
 		},
 		{
 			name: "presigned PUT is signed unsigned-payload", method: http.MethodPut,
 			target: "/b1b/obj?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00ff&X-Amz-SignedHeaders=host", body: "abc",
-			want: want{requestURI: "/b1b/obj", contentLength: 3, payloadHash: unsignedPayload},
+			want: want{requestURI: "/b1b/obj", contentLength: 3, payloadHash: sigv4.UnsignedPayload},
 		},
 		{
 			name: "list query kept and canonicalised", method: http.MethodGet,
 			target:  "/b1b?prefix=a+b%2F%C3%BC&list-type=2&delimiter=%2F",
-			headers: func(h http.Header) { clientAuth(h, emptySHA256) },
-			want:    want{requestURI: "/b1b?delimiter=%2F&list-type=2&prefix=a%20b%2F%C3%BC", payloadHash: emptySHA256},
+			headers: func(h http.Header) { clientAuth(h, sigv4.EmptySHA256) },
+			want:    want{requestURI: "/b1b?delimiter=%2F&list-type=2&prefix=a%20b%2F%C3%BC", payloadHash: sigv4.EmptySHA256},
 		},
 		{
 			name: "create multipart upload", method: http.MethodPost,
 			target:  "/b1b/big?uploads",
-			headers: func(h http.Header) { clientAuth(h, emptySHA256) },
-			want:    want{requestURI: "/b1b/big?uploads=", payloadHash: emptySHA256},
+			headers: func(h http.Header) { clientAuth(h, sigv4.EmptySHA256) },
+			want:    want{requestURI: "/b1b/big?uploads=", payloadHash: sigv4.EmptySHA256},
 		},
 		{
 			name: "service level", method: http.MethodGet, target: "/",
-			headers: func(h http.Header) { clientAuth(h, emptySHA256) },
-			want:    want{requestURI: "/", payloadHash: emptySHA256},
+			headers: func(h http.Header) { clientAuth(h, sigv4.EmptySHA256) },
+			want:    want{requestURI: "/", payloadHash: sigv4.EmptySHA256},
 		},
 		{
 			name: "body of unknown length streams chunked", method: http.MethodPut,
 			target: "/b1b/obj", body: "stream", unknown: true,
-			headers: func(h http.Header) { clientAuth(h, unsignedPayload) },
-			want:    want{requestURI: "/b1b/obj", contentLength: -1, payloadHash: unsignedPayload, chunkedUpstream: true},
+			headers: func(h http.Header) { clientAuth(h, sigv4.UnsignedPayload) },
+			want:    want{requestURI: "/b1b/obj", contentLength: -1, payloadHash: sigv4.UnsignedPayload, chunkedUpstream: true},
 		},
 	}
 	for _, tc := range tests {
@@ -650,7 +651,7 @@ func benchmarkProxy(b *testing.B, method string, proxied, withMetadata bool) {
 		buf := make([]byte, 8192)
 		for pb.Next() {
 			var body io.Reader
-			hash := emptySHA256
+			hash := sigv4.EmptySHA256
 			if method == http.MethodPut {
 				body, hash = bytes.NewReader(object), payload
 			}

@@ -6,12 +6,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
-)
 
-// Payload hashes the upstream request may be signed with.
-const (
-	unsignedPayload = "UNSIGNED-PAYLOAD"
-	emptySHA256     = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // presignParams are the query parameters of a presigned client URL
@@ -71,6 +67,11 @@ func (g *Gateway) outbound(c *call) *http.Request {
 		c.body = in.Body
 		c.want = in.ContentLength
 		out.Body = c
+		if fwd, ok := forwardedTrailer(in.Header); ok && in.Trailer != nil && in.ContentLength > 0 {
+			c.trailer = fwd
+			fwd.setHeaders(h, in.ContentLength)
+			out.ContentLength = fwd.encodedLength(in.ContentLength)
+		}
 	}
 	return out.WithContext(httptrace.WithClientTrace(in.Context(), &c.trace))
 }
@@ -145,7 +146,7 @@ func tokenListed(conn []string, name string) bool {
 func containsToken(values []string, token string) bool {
 	for _, v := range values {
 		for elem := range strings.SplitSeq(v, ",") {
-			if equalLower(strings.Trim(elem, " \t"), token) {
+			if strings.EqualFold(strings.Trim(elem, " \t"), token) {
 				return true
 			}
 		}
@@ -163,9 +164,9 @@ func payloadHash(client string, contentLength int64, hasBody bool) string {
 	case isHexSHA256(client):
 		return client
 	case !hasBody && contentLength <= 0:
-		return emptySHA256
+		return sigv4.EmptySHA256
 	default:
-		return unsignedPayload
+		return sigv4.UnsignedPayload
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 func TestUpstreamURL(t *testing.T) {
@@ -89,15 +91,15 @@ func TestPayloadHash(t *testing.T) {
 		want    string
 	}{
 		{"client hex hash is reused", hex, 10, true, hex},
-		{"client hex hash of empty body", emptySHA256, 0, false, emptySHA256},
-		{"streaming body", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", 10, true, unsignedPayload},
-		{"streaming unsigned trailer", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", 10, true, unsignedPayload},
-		{"unsigned body", unsignedPayload, 10, true, unsignedPayload},
-		{"presigned PUT (no header)", "", 10, true, unsignedPayload},
-		{"presigned GET (no header, no body)", "", 0, false, emptySHA256},
-		{"unknown length", "", -1, true, unsignedPayload},
-		{"uppercase hex is not a client hash", strings.ToUpper(hex), 10, true, unsignedPayload},
-		{"short hex", hex[:62], 10, true, unsignedPayload},
+		{"client hex hash of empty body", sigv4.EmptySHA256, 0, false, sigv4.EmptySHA256},
+		{"streaming body", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", 10, true, sigv4.UnsignedPayload},
+		{"streaming unsigned trailer", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", 10, true, sigv4.UnsignedPayload},
+		{"unsigned body", sigv4.UnsignedPayload, 10, true, sigv4.UnsignedPayload},
+		{"presigned PUT (no header)", "", 10, true, sigv4.UnsignedPayload},
+		{"presigned GET (no header, no body)", "", 0, false, sigv4.EmptySHA256},
+		{"unknown length", "", -1, true, sigv4.UnsignedPayload},
+		{"uppercase hex is not a client hash", strings.ToUpper(hex), 10, true, sigv4.UnsignedPayload},
+		{"short hex", hex[:62], 10, true, sigv4.UnsignedPayload},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

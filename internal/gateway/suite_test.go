@@ -53,6 +53,9 @@ func TestGatewayClientSuite(t *testing.T) {
 			t.Run("Presigned", func(t *testing.T) { testPresigned(t, c) })
 			t.Run("ChunkedSigned", func(t *testing.T) { testChunkedSigned(t, fs, c) })
 			t.Run("TrailingChecksum", func(t *testing.T) { testTrailingChecksum(t, fs, c) })
+			t.Run("MinioGo", func(t *testing.T) {
+				servertest.RunMinioGoUploads(t, fs.URL, fs.AccessKey, fs.SecretKey, "gw-miniogo")
+			})
 			t.Run("Tagging", func(t *testing.T) { testTagging(t, c) })
 			t.Run("WrongClientSecret", func(t *testing.T) { testWrongClientSecret(t, fs, counter) })
 			t.Run("WrongUpstreamCredentials", func(t *testing.T) { testWrongUpstreamCredentials(t, up) })

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // Defaults of the upstream transport.
@@ -74,10 +76,10 @@ func NewTransport(responseHeaderTimeout time.Duration) *http.Transport {
 func (g *Gateway) sign(req *http.Request) {
 	hash := req.Header.Get("X-Amz-Content-Sha256")
 	if hash == "" {
-		hash = unsignedPayload
+		hash = sigv4.UnsignedPayload
 		req.Header.Set("X-Amz-Content-Sha256", hash)
 	}
-	g.signer.sign(req, hash, g.now())
+	g.signer.Sign(req, hash, g.now())
 }
 
 // bufferPool hands out the copy buffers of response bodies, so that

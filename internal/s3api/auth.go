@@ -1,14 +1,12 @@
 package s3api
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // ErrAuthorizationQueryParametersError is S3's answer to malformed
@@ -45,31 +43,15 @@ type Authenticator struct {
 	maxSkew   time.Duration
 	keys      map[string]*principal // by access key; read only
 	anonymous *Identity             // nil when unsigned requests are denied
-	scratch   sync.Pool             // *authScratch
 }
 
 // principal is one access key with its identity.
 type principal struct {
 	identity *Identity
-	secret   string
-	// key caches the signing key of the last date and region used, which
-	// saves four HMACs on every request of the same day.
-	key atomic.Pointer[cachedSigningKey]
+	keys     *sigv4.KeyCache // the signing keys of the secret
 }
 
-type cachedSigningKey struct {
-	date, region string
-	key          [32]byte
-}
-
-func (p *principal) signingKey(date, region string) [32]byte {
-	if c := p.key.Load(); c != nil && c.date == date && c.region == region {
-		return c.key
-	}
-	k := deriveSigningKey(p.secret, date, region, serviceS3)
-	p.key.Store(&cachedSigningKey{date: strings.Clone(date), region: strings.Clone(region), key: k})
-	return k
-}
+func (p *principal) signingKey(date, region string) sigv4.Key { return p.keys.Key(date, region) }
 
 // NewAuthenticator returns an Authenticator for the identities of cfg,
 // which it validates (see ParseIdentityConfig) and copies.
@@ -94,7 +76,6 @@ func NewAuthenticator(cfg *IdentityConfig, opts AuthOptions) (*Authenticator, er
 	if a.maxSkew == 0 {
 		a.maxSkew = DefaultMaxSkew
 	}
-	a.scratch.New = func() any { return new(authScratch) }
 	for _, src := range cfg.Identities {
 		id := &Identity{
 			Name:        src.Name,
@@ -105,7 +86,7 @@ func NewAuthenticator(cfg *IdentityConfig, opts AuthOptions) (*Authenticator, er
 			a.anonymous = id
 		}
 		for _, c := range id.Credentials {
-			a.keys[c.AccessKey] = &principal{identity: id, secret: c.SecretKey}
+			a.keys[c.AccessKey] = &principal{identity: id, keys: sigv4.NewKeyCache(c.SecretKey, serviceS3)}
 		}
 	}
 	return a, nil
@@ -267,50 +248,6 @@ func checkAmzHeadersSigned(h http.Header, signedHeaders string, exemptContentSHA
 		}
 	}
 	return nil
-}
-
-// verify reports whether want is the signature of r. The canonical URI is
-// the S3 form of the path (decoded once, every byte outside the unreserved
-// set and '/' percent-encoded, no double encoding, no normalisation). When
-// the path as sent differs from that form, the path as sent is tried too:
-// both name the same resource, and some clients sign their own encoding.
-func (a *Authenticator) verify(r *http.Request, cr *canonicalRequest, key [32]byte, amzDate, scope string, want [32]byte) (bool, error) {
-	s := a.scratch.Get().(*authScratch)
-	defer a.scratch.Put(s)
-	path := r.URL.Path
-	if path == "" {
-		path = "/"
-	}
-	s.uri = appendCanonicalPath(s.uri[:0], path)
-	if ok, err := a.verifyWithURI(r, cr, s, s.uri, key, amzDate, scope, want); ok || err != nil {
-		return ok, err
-	}
-	// Retry with the path as sent, when it is not the S3 form. EscapedPath
-	// may allocate, but only on this failure path.
-	sent := r.URL.EscapedPath()
-	if sent == "" {
-		sent = "/"
-	}
-	if sent == string(s.uri) {
-		return false, nil
-	}
-	s.uri = append(s.uri[:0], sent...)
-	return a.verifyWithURI(r, cr, s, s.uri, key, amzDate, scope, want)
-}
-
-// verifyWithURI computes the signature of r with the given canonical URI
-// and compares it with want in constant time.
-func (a *Authenticator) verifyWithURI(r *http.Request, cr *canonicalRequest, s *authScratch, uri []byte, key [32]byte, amzDate, scope string, want [32]byte) (bool, error) {
-	s.canon = append(s.canon[:0], r.Method...)
-	s.canon = append(s.canon, '\n')
-	s.canon = append(s.canon, uri...)
-	var err error
-	if s.canon, err = appendCanonicalRequest(s.canon, r, cr, s); err != nil {
-		return false, err
-	}
-	s.sts = appendStringToSign(s.sts[:0], amzDate, scope, sha256.Sum256(s.canon))
-	got := hmacSHA256(key[:], s.sts)
-	return hmac.Equal(got[:], want[:]), nil
 }
 
 // queryHasAny reports whether the raw query has a parameter with one of

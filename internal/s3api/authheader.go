@@ -3,6 +3,8 @@ package s3api
 import (
 	"errors"
 	"strings"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // credentialScope is the Credential of a SigV4 request:
@@ -19,7 +21,10 @@ type credentialScope struct {
 type authorization struct {
 	cred          credentialScope
 	signedHeaders string // lower-case names, ';'-separated, sorted
-	signature     [32]byte
+	// signature is the signature as sent. It is not checked for form
+	// here: a malformed signature is one that does not match (403
+	// SignatureDoesNotMatch, as S3 answers), not a malformed header.
+	signature string
 }
 
 // parseAuthorization parses an Authorization header of the form
@@ -35,7 +40,7 @@ func parseAuthorization(v string) (authorization, error) {
 	var a authorization
 	alg, rest, _ := strings.Cut(v, " ")
 	switch alg {
-	case algorithmHMAC:
+	case sigv4.Algorithm:
 	case "AWS":
 		return a, ErrNotImplemented.WithMessage("AWS Signature Version 2 is not supported; sign requests with AWS Signature Version 4.")
 	case "AWS4-ECDSA-P256-SHA256":
@@ -68,7 +73,7 @@ func parseAuthorization(v string) (authorization, error) {
 				return a, malformedAuth("SignedHeaders appears twice")
 			}
 			haveHeaders = true
-			if err := checkSignedHeaders(val); err != nil {
+			if err := sigv4.CheckSignedHeaders(val); err != nil {
 				return a, malformedAuth(err.Error())
 			}
 			a.signedHeaders = val
@@ -77,9 +82,10 @@ func parseAuthorization(v string) (authorization, error) {
 				return a, malformedAuth("Signature appears twice")
 			}
 			haveSig = true
-			if !decodeHex32(&a.signature, val) {
-				return a, malformedAuth("the signature must be 64 hexadecimal digits")
+			if val == "" {
+				return a, malformedAuth("the signature is empty")
 			}
+			a.signature = val
 		default:
 			return a, malformedAuth("unknown component " + quoteShort(key))
 		}
@@ -133,7 +139,7 @@ func parseCredential(v string) (credentialScope, error) {
 		return c, errors.New("the credential region must be a non-empty name of letters, digits and '-'")
 	case parts[2] != serviceS3:
 		return c, errors.New("the credential service must be s3, not " + quoteShort(parts[2]))
-	case parts[3] != scopeTerminator:
+	case parts[3] != sigv4.Terminator:
 		return c, errors.New("the credential must end with aws4_request")
 	}
 	return c, nil
@@ -162,53 +168,4 @@ func validRegion(s string) bool {
 		}
 	}
 	return true
-}
-
-// checkSignedHeaders validates a SignedHeaders list: lower-case header
-// names separated by ';', strictly ascending (so without duplicates), and
-// including host.
-func checkSignedHeaders(v string) error {
-	if v == "" {
-		return errors.New("SignedHeaders is empty")
-	}
-	prev := ""
-	host := false
-	for rest := v; rest != ""; {
-		var name string
-		name, rest, _ = strings.Cut(rest, ";")
-		if name == "" {
-			return errors.New("SignedHeaders has an empty name")
-		}
-		for i := 0; i < len(name); i++ {
-			c := name[i]
-			if 'A' <= c && c <= 'Z' || !isTokenChar(c) {
-				return errors.New("SignedHeaders must be lower-case header names")
-			}
-		}
-		if prev != "" && name <= prev {
-			return errors.New("SignedHeaders must be sorted and without duplicates")
-		}
-		prev = name
-		host = host || name == "host"
-	}
-	if strings.HasSuffix(v, ";") {
-		return errors.New("SignedHeaders has an empty name")
-	}
-	if !host {
-		return errors.New("SignedHeaders must include host")
-	}
-	return nil
-}
-
-// signedHeaderListed reports whether the canonical (net/http) header key
-// appears, case-insensitively, in a SignedHeaders list.
-func signedHeaderListed(signedHeaders, key string) bool {
-	for rest := signedHeaders; rest != ""; {
-		var name string
-		name, rest, _ = strings.Cut(rest, ";")
-		if strings.EqualFold(name, key) {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 const exampleAuthorization = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, " +
@@ -30,8 +32,10 @@ func TestParseAuthorization(t *testing.T) {
 		{name: "sigv4a", header: "AWS4-ECDSA-P256-SHA256 Credential=x", code: "NotImplemented"},
 		{name: "missing signature", header: "AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request, SignedHeaders=host", code: "AuthorizationHeaderMalformed"},
 		{name: "missing signed headers", header: "AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request, Signature=" + sig, code: "AuthorizationHeaderMalformed"},
-		{name: "short signature", header: strings.Replace(exampleAuthorization, sig, sig[:63], 1), code: "AuthorizationHeaderMalformed"},
-		{name: "non-hex signature", header: strings.Replace(exampleAuthorization, sig, strings.Repeat("g", 64), 1), code: "AuthorizationHeaderMalformed"},
+		// A malformed signature is a wrong one, found when it is verified.
+		{name: "short signature", header: strings.Replace(exampleAuthorization, sig, sig[:63], 1), key: "AKIAIOSFODNN7EXAMPLE", region: "us-east-1"},
+		{name: "non-hex signature", header: strings.Replace(exampleAuthorization, sig, strings.Repeat("g", 64), 1), key: "AKIAIOSFODNN7EXAMPLE", region: "us-east-1"},
+		{name: "empty signature", header: strings.Replace(exampleAuthorization, sig, "", 1), code: "AuthorizationHeaderMalformed"},
 		{name: "duplicate component", header: exampleAuthorization + ", Signature=" + sig, code: "AuthorizationHeaderMalformed"},
 		{name: "unknown component", header: exampleAuthorization + ", Foo=bar", code: "AuthorizationHeaderMalformed"},
 		{name: "credential too short", header: strings.Replace(exampleAuthorization, "AKIAIOSFODNN7EXAMPLE/20130524/", "", 1), code: "AuthorizationHeaderMalformed"},
@@ -83,10 +87,10 @@ func FuzzParseAuthorization(f *testing.F) {
 			!strings.HasPrefix(a.cred.scope, a.cred.date+"/"+a.cred.region+"/") {
 			t.Fatalf("inconsistent credential %+v from %q", a.cred, header)
 		}
-		if checkSignedHeaders(a.signedHeaders) != nil {
+		if sigv4.CheckSignedHeaders(a.signedHeaders) != nil {
 			t.Fatalf("invalid signed headers %q accepted", a.signedHeaders)
 		}
-		if !strings.Contains(header, a.cred.accessKey+"/"+a.cred.scope) {
+		if !strings.Contains(header, a.cred.accessKey+"/"+a.cred.scope) || a.signature == "" || !strings.Contains(header, "Signature="+a.signature) {
 			t.Fatalf("credential %+v is not in the header", a.cred)
 		}
 	})

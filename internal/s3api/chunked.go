@@ -3,14 +3,15 @@ package s3api
 import (
 	"bufio"
 	"bytes"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"hash"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // Bounds of the aws-chunked decoder. Chunk data is streamed through, never
@@ -25,28 +26,19 @@ const (
 	chunkReadBuffer = 4096
 )
 
-// chunkSigning is what verifying chunk signatures needs: the request's
-// signing key, time and scope, and the seed (the request signature).
-type chunkSigning struct {
-	key     [32]byte
-	amzDate string
-	scope   string
-	seed    [32]byte
-}
-
 // chunkedConfig describes one aws-chunked body.
 type chunkedConfig struct {
-	signed        bool // chunks carry chunk-signature extensions to verify
-	trailer       bool // trailing headers follow the final chunk
-	signing       chunkSigning
-	decodedLength int64    // x-amz-decoded-content-length
-	trailerNames  []string // declared by x-amz-trailer, lower case
+	signed        bool        // chunks carry chunk-signature extensions to verify
+	trailer       bool        // trailing headers follow the final chunk
+	chain         sigv4.Chain // the signatures of a signed body, seeded
+	decodedLength int64       // x-amz-decoded-content-length
+	trailerNames  []string    // declared by x-amz-trailer, lower case
 }
 
 // chunkedReader decodes and verifies an aws-chunked body:
 //
 //	hex-size[;chunk-signature=sig] CRLF data CRLF ... 0[;chunk-signature=sig] CRLF
-//	[name:value CRLF ...] [x-amz-trailer-signature:sig CRLF] CRLF
+//	[name:value EOL ...] [x-amz-trailer-signature:sig EOL] CRLF
 //
 // It returns the decoded data and, at the end, io.EOF only when every
 // chunk signature, the trailer signature and the trailing checksum
@@ -54,18 +46,24 @@ type chunkedConfig struct {
 // Lines are bounded (maxChunkLine), chunk sizes too (MaxChunkSize), and
 // memory use is a fixed read buffer whatever the input.
 //
+// The end of a trailer line (EOL) is CRLF, as the S3 documentation shows
+// it, a bare LF, or LF followed by CRLF, which minio-go writes (its
+// trailer block is "name:value\n" followed by CRLF); MinIO and S3 accept
+// all three. Chunk header lines must end in CRLF.
+//
 // A chunk's data is handed out as it arrives, before the chunk's signature
 // can be checked (a chunk may be gigabytes long): the error returned at the
 // chunk's end, in place of io.EOF, is what tells the caller to discard it.
+// A chunk signature that does not match, well-formed or not, is
+// SignatureDoesNotMatch (403), as S3 answers.
 type chunkedReader struct {
 	src    *bufio.Reader
 	closer io.Closer
 	cfg    chunkedConfig
 
-	prevSig   [32]byte  // signature of the previous chunk (the seed at first)
-	chunkSig  [32]byte  // claimed signature of the current chunk
-	chunkHash hash.Hash // SHA-256 of the current chunk's data; signed only
-	checksum  hash.Hash // declared trailing checksum, nil when none
+	chunkSig  sigv4.Signature // claimed signature of the current chunk
+	chunkHash hash.Hash       // SHA-256 of the current chunk's data; signed only
+	checksum  hash.Hash       // declared trailing checksum, nil when none
 	algorithm ChecksumAlgorithm
 
 	left    int64 // data bytes left in the current chunk
@@ -75,12 +73,17 @@ type chunkedReader struct {
 	trailer http.Header // receives the verified trailers at the end
 }
 
+// Errors of signatures in aws-chunked bodies.
+var (
+	errChunkSignature   = ErrSignatureDoesNotMatch.WithMessage("The signature of an aws-chunked chunk does not match.")
+	errTrailerSignature = ErrSignatureDoesNotMatch.WithMessage("The trailer signature of the aws-chunked body does not match.")
+)
+
 func newChunkedReader(body io.ReadCloser, cfg chunkedConfig, trailer http.Header) *chunkedReader {
 	c := &chunkedReader{
 		src:     bufio.NewReaderSize(body, chunkReadBuffer),
 		closer:  body,
 		cfg:     cfg,
-		prevSig: cfg.signing.seed,
 		trailer: trailer,
 	}
 	if cfg.signed {
@@ -138,35 +141,40 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 
 func (c *chunkedReader) Close() error { return c.closer.Close() }
 
-// readLine returns the next line without its line ending. Chunk-size
-// lines must end in CRLF; trailer lines may end in a bare LF, which some
-// encoders write.
-func (c *chunkedReader) readLine(allowBareLF bool) ([]byte, error) {
-	line, err := c.src.ReadSlice('\n')
+// errEndOfBody is readLine's report of a body that ends where a line
+// would start.
+var errEndOfBody = ErrIncompleteBody.WithMessage("The aws-chunked body ended before its final chunk and trailers.")
+
+// readLine returns the next line without its line ending, and whether
+// that ending was a bare LF rather than CRLF.
+func (c *chunkedReader) readLine() (line []byte, bareLF bool, err error) {
+	line, err = c.src.ReadSlice('\n')
 	switch {
 	case err == bufio.ErrBufferFull || len(line) > maxChunkLine:
-		return nil, chunkFormatError("a chunk header or trailer line is too long")
+		return nil, false, chunkFormatError("a chunk header or trailer line is too long")
+	case err == io.EOF && len(line) == 0:
+		return nil, false, errEndOfBody
 	case err == io.EOF:
-		return nil, ErrIncompleteBody.WithMessage("The aws-chunked body ended before its final chunk and trailers.")
+		return nil, false, ErrIncompleteBody.WithMessage("The aws-chunked body ended inside a chunk header or trailer line.")
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	}
 	line = line[:len(line)-1]
 	if n := len(line); n > 0 && line[n-1] == '\r' {
-		return line[:n-1], nil
+		return line[:n-1], false, nil
 	}
-	if !allowBareLF {
-		return nil, chunkFormatError("a chunk header line does not end in CRLF")
-	}
-	return line, nil
+	return line, true, nil
 }
 
 // nextChunk reads a chunk header. For the final chunk it also reads and
 // verifies the trailers and returns io.EOF when all is well.
 func (c *chunkedReader) nextChunk() error {
-	line, err := c.readLine(false)
+	line, bareLF, err := c.readLine()
 	if err != nil {
 		return err
+	}
+	if bareLF {
+		return chunkFormatError("a chunk header line does not end in CRLF")
 	}
 	size, sig, err := parseChunkHeader(line, c.cfg.signed)
 	if err != nil {
@@ -187,8 +195,10 @@ func (c *chunkedReader) nextChunk() error {
 }
 
 // parseChunkHeader parses "hex-size" or "hex-size;chunk-signature=sig".
-func parseChunkHeader(line []byte, signed bool) (int64, [32]byte, error) {
-	var sig [32]byte
+// A signature that is not 64 hex digits cannot match any chunk:
+// SignatureDoesNotMatch, before the chunk's data is handed out.
+func parseChunkHeader(line []byte, signed bool) (int64, sigv4.Signature, error) {
+	var sig sigv4.Signature
 	sizeField := line
 	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		sizeField = line[:i]
@@ -196,8 +206,8 @@ func parseChunkHeader(line []byte, signed bool) (int64, [32]byte, error) {
 		if !signed || !ok {
 			return 0, sig, chunkFormatError("unexpected chunk extension")
 		}
-		if len(ext) != 64 || !decodeHex32(&sig, string(ext)) {
-			return 0, sig, chunkFormatError("a chunk signature is not 64 hexadecimal digits")
+		if sig, ok = sigv4.ParseSignature(string(ext)); !ok {
+			return 0, sig, errChunkSignature
 		}
 	} else if signed {
 		return 0, sig, chunkFormatError("a chunk has no chunk-signature")
@@ -205,18 +215,14 @@ func parseChunkHeader(line []byte, signed bool) (int64, [32]byte, error) {
 	if len(sizeField) == 0 || len(sizeField) > 16 {
 		return 0, sig, chunkFormatError("a chunk size is not 1 to 16 hexadecimal digits")
 	}
-	var size int64
-	for _, b := range sizeField {
-		d, ok := unhex(b)
-		if !ok {
-			return 0, sig, chunkFormatError("a chunk size is not hexadecimal")
-		}
-		size = size<<4 | int64(d)
-		if size > MaxChunkSize {
-			return 0, sig, chunkFormatError("a chunk is larger than 5 GiB")
-		}
+	size, err := strconv.ParseUint(string(sizeField), 16, 64)
+	switch {
+	case err != nil:
+		return 0, sig, chunkFormatError("a chunk size is not hexadecimal")
+	case size > MaxChunkSize:
+		return 0, sig, chunkFormatError("a chunk is larger than 5 GiB")
 	}
-	return size, sig, nil
+	return int64(size), sig, nil
 }
 
 // endChunk consumes the CRLF after a chunk's data and verifies the chunk
@@ -235,37 +241,18 @@ func (c *chunkedReader) endChunk() error {
 	return c.verifyChunk()
 }
 
-// verifyChunk checks the current chunk's signature, chained from the
-// previous one.
+// verifyChunk checks the current chunk's signature, the next link of the
+// chain.
 func (c *chunkedReader) verifyChunk() error {
 	if !c.cfg.signed {
 		return nil
 	}
 	var sum [32]byte
 	c.chunkHash.Sum(sum[:0])
-	var buf [512]byte
-	sts := append(buf[:0], algorithmPayload...)
-	sts = c.appendScope(sts)
-	sts = append(sts, emptySHA256Hex...)
-	sts = append(sts, '\n')
-	sts = hex.AppendEncode(sts, sum[:])
-	want := hmacSHA256(c.cfg.signing.key[:], sts)
-	if !hmac.Equal(want[:], c.chunkSig[:]) {
-		return ErrSignatureDoesNotMatch.WithMessage("The signature of an aws-chunked chunk does not match.")
+	if !c.cfg.chain.Chunk(sum).Equal(c.chunkSig) {
+		return errChunkSignature
 	}
-	c.prevSig = c.chunkSig
 	return nil
-}
-
-// appendScope appends "\n<date>\n<scope>\n<previous signature>\n".
-func (c *chunkedReader) appendScope(dst []byte) []byte {
-	dst = append(dst, '\n')
-	dst = append(dst, c.cfg.signing.amzDate...)
-	dst = append(dst, '\n')
-	dst = append(dst, c.cfg.signing.scope...)
-	dst = append(dst, '\n')
-	dst = hex.AppendEncode(dst, c.prevSig[:])
-	return append(dst, '\n')
 }
 
 // finish handles what follows the final chunk header: its signature, the
@@ -296,17 +283,29 @@ func (c *chunkedReader) readTrailers() error {
 	var (
 		fields    []field
 		canonical = sha256.New()
-		sig       [32]byte
+		sigText   string // x-amz-trailer-signature as sent
 		haveSig   bool
+		afterLF   bool // the previous line was a field that ended in a bare LF
+		absorbed  bool // ... and the empty line after it was taken as its end
 	)
 	for lines := 0; ; lines++ {
-		line, err := c.readLine(true)
+		line, bareLF, err := c.readLine()
+		if err == errEndOfBody && absorbed {
+			break // "name:value\n\r\n" and the end of the body
+		}
 		if err != nil {
 			return err
 		}
 		if len(line) == 0 {
+			if afterLF && !bareLF {
+				// LF then CRLF ends one field (minio-go): the section
+				// ends at the next empty line or with the body.
+				afterLF, absorbed = false, true
+				continue
+			}
 			break
 		}
+		afterLF, absorbed = bareLF, false
 		if !c.cfg.trailer {
 			return chunkFormatError("trailing headers after the final chunk of a body without trailers")
 		}
@@ -326,10 +325,7 @@ func (c *chunkedReader) readTrailers() error {
 			if !c.cfg.signed {
 				return chunkFormatError("a trailer signature in a body with unsigned chunks")
 			}
-			if !decodeHex32(&sig, value) {
-				return chunkFormatError("x-amz-trailer-signature is not 64 hexadecimal digits")
-			}
-			haveSig = true
+			sigText, haveSig = value, true
 			continue
 		}
 		declared := false
@@ -359,13 +355,9 @@ func (c *chunkedReader) readTrailers() error {
 		}
 		var sum [32]byte
 		canonical.Sum(sum[:0])
-		var buf [512]byte
-		sts := append(buf[:0], algorithmTrailer...)
-		sts = c.appendScope(sts)
-		sts = hex.AppendEncode(sts, sum[:])
-		want := hmacSHA256(c.cfg.signing.key[:], sts)
-		if !hmac.Equal(want[:], sig[:]) {
-			return ErrSignatureDoesNotMatch.WithMessage("The trailer signature of the aws-chunked body does not match.")
+		claimed, ok := sigv4.ParseSignature(sigText)
+		if want := c.cfg.chain.Trailer(sum); !ok || !want.Equal(claimed) {
+			return errTrailerSignature
 		}
 	}
 	if c.checksum != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // The example of "Signature Calculations for the Authorization Header:
@@ -159,14 +161,13 @@ func TestChunkedAWSDocumentationExampleTampered(t *testing.T) {
 func TestChunkedAWSTrailerExample(t *testing.T) {
 	body := awsExampleBody([3]string{awsTrailerChunk1Sig, awsTrailerChunk2Sig, awsTrailerFinalSig},
 		"x-amz-checksum-crc32c:"+awsTrailerCRC32C+"\r\nx-amz-trailer-signature:"+awsTrailerSig+"\r\n")
-	var seed [32]byte
-	decodeHex32(&seed, awsTrailerSeed)
-	var key [32]byte
+	var key sigv4.Key
 	copy(key[:], testSigningKey(exampleSecretKey, "20130524", "us-east-1"))
+	signing := chunkSigning{key: key, amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request", seed: awsTrailerSeed}
 	cfg := chunkedConfig{
 		signed: true, trailer: true, decodedLength: 66560,
 		trailerNames: []string{"x-amz-checksum-crc32c"},
-		signing:      chunkSigning{key: key, amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request", seed: seed},
+		chain:        signing.chain(),
 	}
 	trailer := make(http.Header)
 	got, err := io.ReadAll(newChunkedReader(io.NopCloser(bytes.NewReader(body)), cfg, trailer))
@@ -189,6 +190,13 @@ func TestChunkedAWSTrailerExample(t *testing.T) {
 // seed signature is real.
 func chunkedRequest(t *testing.T, mode string, data []byte, chunkSize int, trailers [][2]string, tamper func([]byte) []byte) *http.Request {
 	t.Helper()
+	return chunkedRequestFramed(t, mode, data, chunkSize, trailers, "", "", tamper)
+}
+
+// chunkedRequestFramed is chunkedRequest with trailer lines ended by
+// trailerEOL and the body by end (see chunkEncoder).
+func chunkedRequestFramed(t testing.TB, mode string, data []byte, chunkSize int, trailers [][2]string, trailerEOL, end string, tamper func([]byte) []byte) *http.Request {
+	t.Helper()
 	r := httptest.NewRequest(http.MethodPut, "http://127.0.0.1:8333/bucket/dir/object.bin", nil)
 	r.Header.Set("X-Amz-Content-Sha256", mode)
 	r.Header.Set("Content-Encoding", "aws-chunked")
@@ -201,7 +209,7 @@ func chunkedRequest(t *testing.T, mode string, data []byte, chunkSize int, trail
 		r.Header.Set("X-Amz-Trailer", strings.Join(names, ","))
 	}
 	sdkSign(t, r, exampleAccessKey, exampleSecretKey, mode, "us-east-1", testTime)
-	enc := &chunkEncoder{amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request"}
+	enc := &chunkEncoder{amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request", trailerEOL: trailerEOL, end: end}
 	if strings.HasPrefix(mode, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
 		enc.key = testSigningKey(exampleSecretKey, "20130524", "us-east-1")
 		auth := r.Header.Get("Authorization")
@@ -272,6 +280,112 @@ func TestChunkedForms(t *testing.T) {
 	}
 }
 
+// The framings of trailer lines clients send: CRLF as the S3
+// documentation shows, a bare LF, and LF followed by CRLF, which minio-go
+// writes ("name:value\n", then CRLF; then the trailer signature or the
+// final CRLF). MinIO and S3 accept them all; what follows the trailers
+// must still be nothing.
+func TestChunkedTrailerFramings(t *testing.T) {
+	data := bytes.Repeat([]byte("framing-"), 3000)
+	crc := checksumOf(ChecksumCRC32C, data)
+	trailers := [][2]string{{"x-amz-checksum-crc32c", crc}}
+	tests := []struct {
+		name             string
+		eol, end         string // "" = CRLF; end "\x00" = none at all
+		unsigned, signed string // error codes when reading; "" = none
+	}{
+		{name: "CRLF"},
+		{name: "LF", eol: "\n"},
+		{name: "LF CRLF (minio-go)", eol: "\n\r\n"},
+		// The trailer signature line needs its final CRLF.
+		{name: "LF CRLF at the end of the body", eol: "\n\r\n", end: "\x00", signed: "IncompleteBody"},
+		{name: "bare LF at the end", eol: "\n", end: "\n"},
+		{name: "CRLF, then another CRLF", end: "\r\n\r\n", unsigned: "InvalidRequest", signed: "InvalidRequest"},
+		{name: "LF CRLF, then two more CRLF", eol: "\n\r\n", end: "\r\n\r\n", unsigned: "InvalidRequest", signed: "InvalidRequest"},
+		{name: "LF CRLF CRLF as one line end", eol: "\n\r\n\r\n", unsigned: "InvalidRequest", signed: "SignatureDoesNotMatch"},
+		{name: "data after the end", end: "\r\nx", unsigned: "InvalidRequest", signed: "InvalidRequest"},
+		{name: "CR alone", eol: "\r", unsigned: "IncompleteBody", signed: "SignatureDoesNotMatch"},
+	}
+	for _, mode := range []string{payloadStreamingSignedTrail, payloadStreamingUnsignTrail} {
+		for _, tc := range tests {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				end := tc.end
+				if end == "\x00" {
+					end = ""
+				}
+				r := chunkedRequestFramed(t, mode, data, 8192, trailers, tc.eol, end, nil)
+				if tc.end == "\x00" { // no final CRLF at all
+					body, _ := io.ReadAll(r.Body)
+					body = bytes.TrimSuffix(body, []byte("\r\n"))
+					r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+				}
+				a := newTestAuthenticator(t, nil, testTime)
+				if _, err := a.Authenticate(r); err != nil {
+					t.Fatalf("Authenticate: %v", err)
+				}
+				code := tc.unsigned
+				if mode == payloadStreamingSignedTrail {
+					code = tc.signed
+				}
+				got, err := io.ReadAll(r.Body)
+				wantCode(t, err, code)
+				if code != "" {
+					return
+				}
+				if !bytes.Equal(got, data) || r.Trailer.Get("x-amz-checksum-crc32c") != crc {
+					t.Fatalf("decoded %d bytes, trailer %q", len(got), r.Trailer.Get("x-amz-checksum-crc32c"))
+				}
+			})
+		}
+	}
+}
+
+// FuzzChunkedTrailerFramings: whatever the framing of the trailer lines,
+// the body decodes to its data with its checksum, and a changed byte in
+// the data or the checksum never decodes to success.
+func FuzzChunkedTrailerFramings(f *testing.F) {
+	f.Add([]byte("hello, world"), uint8(0), uint16(0), false)
+	f.Add([]byte("minio-go"), uint8(2), uint16(3), true)
+	f.Add(bytes.Repeat([]byte("x"), 9000), uint8(1), uint16(8999), true)
+	eols := []string{"\r\n", "\n", "\n\r\n"}
+	f.Fuzz(func(t *testing.T, data []byte, eol uint8, flip uint16, signed bool) {
+		mode := payloadStreamingUnsignTrail
+		if signed {
+			mode = payloadStreamingSignedTrail
+		}
+		trailers := [][2]string{{"x-amz-checksum-crc32", checksumOf(ChecksumCRC32, data)}}
+		framing := eols[int(eol)%len(eols)]
+		a := newTestAuthenticator(t, nil, testTime)
+		r := chunkedRequestFramed(t, mode, data, 4096, trailers, framing, "", nil)
+		if _, err := a.Authenticate(r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r.Body)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("framing %q: %d of %d bytes, %v", framing, len(got), len(data), err)
+		}
+		// Change one byte of the data or of the checksum.
+		r = chunkedRequestFramed(t, mode, data, 4096, trailers, framing, "", func(b []byte) []byte {
+			var targets []int
+			if i := bytes.Index(b, []byte("\r\n")); i >= 0 && len(data) > 0 {
+				for j := range min(len(data), 4096) { // the first chunk's data
+					targets = append(targets, i+2+j)
+				}
+			}
+			i := bytes.Index(b, []byte("x-amz-checksum-crc32:")) + len("x-amz-checksum-crc32:")
+			targets = append(targets, i, i+1, i+2)
+			b[targets[int(flip)%len(targets)]] ^= 0x20
+			return b
+		})
+		if _, err := a.Authenticate(r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(r.Body); err == nil {
+			t.Fatalf("framing %q: a changed byte decoded without an error", framing)
+		}
+	})
+}
+
 func TestChunkedFailures(t *testing.T) {
 	data := bytes.Repeat([]byte("payload-"), 5000) // 40000 bytes
 	crc := checksumOf(ChecksumCRC32, data)
@@ -291,6 +405,31 @@ func TestChunkedFailures(t *testing.T) {
 	}{
 		{name: "signed: flipped data byte", mode: payloadStreamingSigned,
 			tamper: func(b []byte) []byte { b[len(b)/2] ^= 1; return b }, readCode: "SignatureDoesNotMatch"},
+		// A chunk or trailer signature that is not 64 hex digits is a wrong
+		// signature (403), as S3 answers, not a framing error (400).
+		{name: "signed: chunk signature not hex", mode: payloadStreamingSigned,
+			tamper: func(b []byte) []byte {
+				i := bytes.Index(b, []byte("chunk-signature=")) + len("chunk-signature=")
+				b[i] = 'g'
+				return b
+			}, readCode: "SignatureDoesNotMatch"},
+		{name: "signed: chunk signature short", mode: payloadStreamingSigned,
+			tamper: func(b []byte) []byte {
+				i := bytes.Index(b, []byte("chunk-signature=")) + len("chunk-signature=")
+				return append(b[:i:i], b[i+1:]...)
+			}, readCode: "SignatureDoesNotMatch"},
+		{name: "signed: final chunk signature not hex", mode: payloadStreamingSigned,
+			tamper: func(b []byte) []byte {
+				i := bytes.LastIndex(b, []byte("chunk-signature=")) + len("chunk-signature=")
+				b[i+63] = '`'
+				return b
+			}, readCode: "SignatureDoesNotMatch"},
+		{name: "signed trailer: trailer signature not hex", mode: payloadStreamingSignedTrail, trailers: crcTrailer,
+			tamper: func(b []byte) []byte {
+				i := bytes.Index(b, []byte("x-amz-trailer-signature:")) + len("x-amz-trailer-signature:")
+				b[i] = 'z'
+				return b
+			}, readCode: "SignatureDoesNotMatch"},
 		{name: "signed: chunk without signature", mode: payloadStreamingSigned,
 			tamper: replace(";chunk-signature=", ";x="), readCode: "InvalidRequest"},
 		{name: "signed trailer: checksum changed", mode: payloadStreamingSignedTrail, trailers: crcTrailer,
@@ -395,11 +534,17 @@ func FuzzChunkedReader(f *testing.F) {
 	f.Add([]byte("0\r\n\r\n"), false, false)
 	f.Add([]byte("3;chunk-signature="+strings.Repeat("a", 64)+"\r\nabc\r\n0;chunk-signature="+strings.Repeat("b", 64)+"\r\n\r\n"), true, false)
 	f.Add([]byte("3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\nx-amz-trailer-signature:"+strings.Repeat("c", 64)+"\r\n\r\n"), true, true)
-	var key [32]byte
+	// The framings minio-go writes: trailer lines ended by LF and CRLF.
+	f.Add([]byte("3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\n\r\n\r\n"), false, true)
+	f.Add([]byte("3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\n\r\n"), false, true)
+	f.Add([]byte("3;chunk-signature="+strings.Repeat("a", 64)+"\r\nabc\r\n0;chunk-signature="+strings.Repeat("b", 64)+"\r\n"+
+		"x-amz-checksum-crc32:NSRBwg==\n\r\nx-amz-trailer-signature:"+strings.Repeat("c", 64)+"\r\n\r\n"), true, true)
+	f.Add([]byte("3;chunk-signature=zz\r\nabc\r\n0\r\n\r\n"), true, false)
 	f.Fuzz(func(t *testing.T, body []byte, signed, trailer bool) {
+		signing := chunkSigning{amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request"}
 		cfg := chunkedConfig{
 			signed: signed, trailer: trailer, decodedLength: int64(len(body)),
-			signing: chunkSigning{key: key, amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request"},
+			chain: signing.chain(),
 		}
 		if trailer {
 			cfg.trailerNames = []string{"x-amz-checksum-crc32"}

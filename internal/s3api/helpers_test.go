@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // The example credentials of the AWS Signature Version 4 documentation.
@@ -25,6 +28,14 @@ const (
 	exampleSecretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	readerAccessKey  = "READERKEY"
 	readerSecretKey  = "reader-secret-key"
+)
+
+// Names of the SigV4 values the tests use.
+const (
+	emptySHA256Hex              = sigv4.EmptySHA256
+	payloadStreamingSigned      = sigv4.StreamingSigned
+	payloadStreamingSignedTrail = sigv4.StreamingSignedTrailer
+	payloadStreamingUnsignTrail = sigv4.StreamingUnsignedTrailer
 )
 
 // testTime is the signing time of every test request.
@@ -128,6 +139,11 @@ type chunkEncoder struct {
 	amzDate string
 	scope   string
 	prev    string // previous signature, hex; the seed at first
+	// trailerEOL ends each trailer line; "" = CRLF, as the S3
+	// documentation shows. minio-go writes "\n\r\n".
+	trailerEOL string
+	// end ends the body after the trailers; "" = CRLF.
+	end string
 }
 
 func (e *chunkEncoder) sign(data []byte) string {
@@ -162,8 +178,9 @@ func (e *chunkEncoder) encode(data []byte, chunkSize int, trailers [][2]string) 
 	e.chunk(&b, nil)
 	if trailers != nil {
 		var canonical strings.Builder
+		eol := cmp.Or(e.trailerEOL, "\r\n")
 		for _, kv := range trailers {
-			b.WriteString(kv[0] + ":" + kv[1] + "\r\n")
+			b.WriteString(kv[0] + ":" + kv[1] + eol)
 			canonical.WriteString(kv[0] + ":" + kv[1] + "\n")
 		}
 		if e.key != nil {
@@ -172,7 +189,7 @@ func (e *chunkEncoder) encode(data []byte, chunkSize int, trailers [][2]string) 
 			b.WriteString("x-amz-trailer-signature:" + hexHMAC(e.key, sts) + "\r\n")
 		}
 	}
-	b.WriteString("\r\n")
+	b.WriteString(cmp.Or(e.end, "\r\n"))
 	return b.Bytes()
 }
 

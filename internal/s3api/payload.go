@@ -7,7 +7,24 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
+
+// chunkSigning is what verifying chunk signatures needs: the request's
+// signing key, time and scope, and its signature as sent, which has been
+// verified and seeds the chain of chunk signatures.
+type chunkSigning struct {
+	key     sigv4.Key
+	amzDate string
+	scope   string
+	seed    string
+}
+
+func (s *chunkSigning) chain() sigv4.Chain {
+	seed, _ := sigv4.ParseSignature(s.seed)
+	return sigv4.NewChain(s.key, s.amzDate, s.scope, seed)
+}
 
 // attachBody installs the reader that verifies r's body according to its
 // payload mode. signing is nil for anonymous requests, which cannot carry
@@ -45,7 +62,7 @@ func attachBody(r *http.Request, mode payloadMode, sum [32]byte, signing *chunkS
 		if signing == nil {
 			return ErrAccessDenied.WithMessage("A signed aws-chunked body needs a signed request.")
 		}
-		cfg.signing = *signing
+		cfg.chain = signing.chain()
 	}
 	if cfg.trailer {
 		if cfg.trailerNames, err = parseTrailerHeader(r.Header.Values(headerAmzTrailer)); err != nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // presignParams are the SigV4 query parameters of a presigned URL, decoded.
@@ -74,19 +76,15 @@ func (a *Authenticator) authenticatePresigned(r *http.Request) (*Identity, error
 	if p.algorithm == "" || p.credential == "" || p.date == "" || p.expires == "" || p.signedHeaders == "" || p.signature == "" {
 		return nil, queryAuthError("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
 	}
-	if p.algorithm != algorithmHMAC {
+	if p.algorithm != sigv4.Algorithm {
 		return nil, queryAuthError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\".")
 	}
 	cred, err := parseCredential(p.credential)
 	if err != nil {
 		return nil, queryAuthError("Error parsing the X-Amz-Credential parameter: %s.", err.Error())
 	}
-	if err := checkSignedHeaders(p.signedHeaders); err != nil {
+	if err := sigv4.CheckSignedHeaders(p.signedHeaders); err != nil {
 		return nil, queryAuthError("Error parsing the X-Amz-SignedHeaders parameter: %s.", err.Error())
-	}
-	var sig [32]byte
-	if !decodeHex32(&sig, p.signature) {
-		return nil, queryAuthError("X-Amz-Signature must be 64 hexadecimal digits.")
 	}
 	t, err := time.Parse(amzDateLayout, p.date)
 	if err != nil {
@@ -114,7 +112,7 @@ func (a *Authenticator) authenticatePresigned(r *http.Request) (*Identity, error
 		return nil, ErrAccessDenied.WithMessage("Request has expired.")
 	}
 
-	payload := payloadUnsignedValue
+	payload := sigv4.UnsignedPayload
 	switch {
 	case signedHeaderListed(p.signedHeaders, headerContentSHA256) && r.Header.Get(headerContentSHA256) != "":
 		payload = r.Header.Get(headerContentSHA256)
@@ -130,14 +128,16 @@ func (a *Authenticator) authenticatePresigned(r *http.Request) (*Identity, error
 	}
 	key := pr.signingKey(cred.date, cred.region)
 	cr := canonicalRequest{signedHeaders: p.signedHeaders, payloadHash: payload, presigned: true}
-	ok, err := a.verify(r, &cr, key, p.date, cred.scope, sig)
+	// A malformed X-Amz-Signature is one that does not match: 403
+	// SignatureDoesNotMatch, as S3 answers, not a parameter error.
+	ok, err := a.verify(r, &cr, key, p.date, cred.scope, p.signature)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, ErrSignatureDoesNotMatch
 	}
-	signing := &chunkSigning{key: key, amzDate: p.date, scope: cred.scope, seed: sig}
+	signing := &chunkSigning{key: key, amzDate: p.date, scope: cred.scope, seed: p.signature}
 	if err := attachBody(r, mode, sum, signing); err != nil {
 		return nil, err
 	}

@@ -66,6 +66,15 @@ func TestAuthenticatePresigned(t *testing.T) {
 			edit: func(r *http.Request) {
 				setQuery(r, "X-Amz-Credential", "NOPE/20130524/us-east-1/s3/aws4_request")
 			}, code: "InvalidAccessKeyId"},
+		// A malformed signature is a wrong one: 403, as S3 answers.
+		{name: "signature not hex", method: "GET", target: "/bucket/k", expires: time.Hour, now: testTime,
+			edit: func(r *http.Request) { setQuery(r, "X-Amz-Signature", strings.Repeat("z", 64)) }, code: "SignatureDoesNotMatch"},
+		{name: "signature short", method: "GET", target: "/bucket/k", expires: time.Hour, now: testTime,
+			edit: func(r *http.Request) { setQuery(r, "X-Amz-Signature", r.URL.Query().Get("X-Amz-Signature")[1:]) }, code: "SignatureDoesNotMatch"},
+		{name: "signature upper-case hex", method: "GET", target: "/bucket/k", expires: time.Hour, now: testTime,
+			edit: func(r *http.Request) {
+				setQuery(r, "X-Amz-Signature", strings.ToUpper(r.URL.Query().Get("X-Amz-Signature")))
+			}},
 		{name: "duplicate signature", method: "GET", target: "/bucket/k", expires: time.Hour, now: testTime,
 			edit: func(r *http.Request) { r.URL.RawQuery += "&X-Amz-Signature=" + strings.Repeat("0", 64) }, code: "AuthorizationQueryParametersError"},
 	}

@@ -158,6 +158,14 @@ func streamingRequest(t *testing.T, s *servertest.Server, key, mode string, cont
 	return r
 }
 
+// otherHexDigit returns a lower-case hex digit other than c.
+func otherHexDigit(c byte) byte {
+	if c == '0' {
+		return '1'
+	}
+	return '0'
+}
+
 func TestChunkedUploads(t *testing.T) {
 	t.Parallel()
 	s := servertest.Start(t, servertest.Options{})
@@ -213,9 +221,19 @@ func TestChunkedUploads(t *testing.T) {
 		wantCode   string
 	}{
 		{"SignedChunkData", modes[0], func(b []byte) { b[70<<10] ^= 1 }, http.StatusForbidden, "SignatureDoesNotMatch"},
+		// Another hex digit: a well-formed signature that does not match.
 		{"SignedChunkSignature", modes[0], func(b []byte) {
 			i := bytes.LastIndex(b, []byte("chunk-signature=")) + len("chunk-signature=")
-			b[i] ^= 1
+			b[i] = otherHexDigit(b[i])
+		}, http.StatusForbidden, "SignatureDoesNotMatch"},
+		// Not a hex digit: a malformed signature does not match either.
+		{"SignedChunkSignatureNotHex", modes[0], func(b []byte) {
+			i := bytes.LastIndex(b, []byte("chunk-signature=")) + len("chunk-signature=")
+			b[i] = 'g'
+		}, http.StatusForbidden, "SignatureDoesNotMatch"},
+		{"SignedTrailerSignatureNotHex", modes[2], func(b []byte) {
+			i := bytes.Index(b, []byte("x-amz-trailer-signature:")) + len("x-amz-trailer-signature:")
+			b[i] = 'g'
 		}, http.StatusForbidden, "SignatureDoesNotMatch"},
 		{"SignedTrailerChecksum", modes[2], func(b []byte) {
 			i := bytes.Index(b, []byte("x-amz-checksum-crc32:")) + len("x-amz-checksum-crc32:")

@@ -212,15 +212,8 @@ func contentMD5(h http.Header) ([]byte, error) {
 // verifyXMLBodyDigest checks Content-MD5 and an x-amz-checksum-* header
 // against a body read whole.
 func verifyXMLBodyDigest(r *http.Request, body []byte) error {
-	want, err := contentMD5(r.Header)
-	if err != nil {
+	if err := verifyContentMD5(r, body); err != nil {
 		return err
-	}
-	if want != nil {
-		sum := md5.Sum(body)
-		if string(sum[:]) != string(want) {
-			return s3api.ErrBadDigest
-		}
 	}
 	ck, err := parseChecksumRequest(r)
 	if err != nil {
@@ -230,6 +223,18 @@ func verifyXMLBodyDigest(r *http.Request, body []byte) error {
 		if v := ck.want(); v != "" && v != checksumOf(ck.alg, body) {
 			return s3api.ErrBadDigest.WithMessage("The %s you specified did not match the calculated checksum.", ck.alg)
 		}
+	}
+	return nil
+}
+
+// verifyContentMD5 checks Content-MD5 against a body read whole.
+func verifyContentMD5(r *http.Request, body []byte) error {
+	want, err := contentMD5(r.Header)
+	if err != nil || want == nil {
+		return err
+	}
+	if sum := md5.Sum(body); string(sum[:]) != string(want) {
+		return s3api.ErrBadDigest
 	}
 	return nil
 }

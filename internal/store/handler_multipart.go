@@ -99,11 +99,15 @@ func (s *Store) handleCompleteMultipartUpload(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	if err := verifyXMLBodyDigest(r, body); err != nil {
+	// x-amz-checksum-* describes the object here, not the XML body.
+	if err := verifyContentMD5(r, body); err != nil {
 		return err
 	}
 	parts, err := parseCompleteMultipartUpload(body)
 	if err != nil {
+		return err
+	}
+	if err := s.checkObjectChecksum(r, info.Bucket, info.Key, r.URL.Query().Get("uploadId"), parts); err != nil {
 		return err
 	}
 	oi, err := s.CompleteMultipartUpload(info.Bucket, info.Key, r.URL.Query().Get("uploadId"), parts,
