@@ -54,6 +54,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.handleError(w, c, err)
 		return
 	}
+	if scopedListing(info) {
+		g.respondFiltered(w, c, res)
+		return
+	}
 	g.respond(w, c, res)
 }
 
