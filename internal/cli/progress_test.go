@@ -1,13 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/s3limit/s3limit/internal/testkit"
 	"github.com/s3limit/s3limit/transfer"
 )
 
@@ -80,30 +79,11 @@ func TestRenderStatus(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the reporter's goroutine and the
-// test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // In plain mode each snapshot is a line; messages go between them; the
 // last (Done) snapshot becomes the summary.
 func TestReporterPlainLines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var stdout, stderr syncBuffer
+		var stdout, stderr testkit.SyncBuffer
 		r := newReporter(&stdout, &stderr, progressPlain, "")
 		r.update(transfer.Progress{Total: 20 << 20, ETA: -1, Objects: 2})
 		synctest.Wait()
@@ -132,7 +112,7 @@ func TestReporterPlainLines(t *testing.T) {
 
 func TestReporterTTYRedrawsInPlace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var stdout, stderr syncBuffer
+		var stdout, stderr testkit.SyncBuffer
 		r := newReporter(&stdout, &stderr, progressTTY, "f")
 		r.update(transfer.Progress{Total: 4 << 20, ETA: -1, Objects: 1})
 		synctest.Wait()
@@ -157,7 +137,7 @@ func TestReporterTTYRedrawsInPlace(t *testing.T) {
 }
 
 func TestReporterOffPrintsOnlyMessages(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	r := newReporter(&stdout, &stderr, progressOff, "f")
 	r.update(transfer.Progress{Bytes: 10, Total: 10, Objects: 1})
 	r.println("upload: f to s3://b/f", false)

@@ -46,7 +46,7 @@ func TestGatewayUpstreamDownAtStart(t *testing.T) {
 	startVersitygwAt(t, bin, addr)
 	mustCreateBucket(t, c, "late")
 	mustPut(t, c, "late", "k", []byte("now it works"))
-	if got := mustGet(t, c, "late", "k"); string(got) != "now it works" {
+	if got := servertest.GetObject(t, c, "late", "k"); string(got) != "now it works" {
 		t.Errorf("GetObject after the upstream came up: %q", got)
 	}
 	waitIdle(t, fs)

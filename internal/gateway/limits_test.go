@@ -158,7 +158,7 @@ func testCircuitBreaker(t *testing.T, up *upstream) {
 	}
 	waitIdle(t, fs)
 	// The slot is free again.
-	if got := mustGet(t, c, "gw-breaker", "held"); string(got) != "held object" {
+	if got := servertest.GetObject(t, c, "gw-breaker", "held"); string(got) != "held object" {
 		t.Errorf("read after release: %q", got)
 	}
 	waitIdle(t, fs)
@@ -207,7 +207,7 @@ func testUploadBackpressure(t *testing.T, up *upstream) {
 		}
 	}
 	for i := range uploads {
-		if got := mustGet(t, c, "gw-backpressure", fmt.Sprintf("queued-%d", i)); !bytes.Equal(got, randomBytes(uint64(i), 100_000)) {
+		if got := servertest.GetObject(t, c, "gw-backpressure", fmt.Sprintf("queued-%d", i)); !bytes.Equal(got, randomBytes(uint64(i), 100_000)) {
 			t.Errorf("queued-%d stored wrong", i)
 		}
 	}

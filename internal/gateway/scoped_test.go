@@ -76,7 +76,7 @@ func TestGatewayCopyIsChargedItsSourceBytes(t *testing.T) {
 	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("gw-copies"), Key: aws.String("small-copy"), CopySource: aws.String("gw-copies/small")}); err != nil {
 		t.Fatalf("small copy: %v", err)
 	}
-	if got := mustGet(t, c, "gw-copies", "small-copy"); !bytes.Equal(got, []byte("small")) {
+	if got := servertest.GetObject(t, c, "gw-copies", "small-copy"); !bytes.Equal(got, []byte("small")) {
 		t.Fatal("copy has the wrong content")
 	}
 }

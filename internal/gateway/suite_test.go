@@ -109,20 +109,6 @@ func mustPut(t *testing.T, c *s3.Client, bucket, key string, body []byte) {
 	}
 }
 
-func mustGet(t *testing.T, c *s3.Client, bucket, key string) []byte {
-	t.Helper()
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	if err != nil {
-		t.Fatalf("GetObject %s/%s body: %v", bucket, key, err)
-	}
-	return b
-}
-
 func testBuckets(t *testing.T, c *s3.Client) {
 	const bucket = "gw-buckets"
 	mustCreateBucket(t, c, bucket)
@@ -198,7 +184,7 @@ func testObjects(t *testing.T, c *s3.Client) {
 	}); err != nil {
 		t.Fatalf("CopyObject: %v", err)
 	}
-	if got := mustGet(t, c, bucket, "copy.txt"); !bytes.Equal(got, randomBytes(0, 1000)) {
+	if got := servertest.GetObject(t, c, bucket, "copy.txt"); !bytes.Equal(got, randomBytes(0, 1000)) {
 		t.Error("the copy differs from its source")
 	}
 	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("copy.txt")}); err != nil {
@@ -266,7 +252,7 @@ func testMultipart(t *testing.T, c *s3.Client) {
 	if !strings.HasSuffix(aws.ToString(res.ETag), `-3"`) {
 		t.Errorf("multipart ETag %s, want a 3-part ETag", aws.ToString(res.ETag))
 	}
-	if got := mustGet(t, c, bucket, "big/object"); !bytes.Equal(got, body) {
+	if got := servertest.GetObject(t, c, bucket, "big/object"); !bytes.Equal(got, body) {
 		t.Fatalf("multipart object: %d bytes read back, differ from the %d uploaded", len(got), len(body))
 	}
 	// An upload that is abandoned: list its parts, then abort it.
@@ -515,7 +501,7 @@ func testTrailingChecksum(t *testing.T, fs *servertest.Server, c *s3.Client) {
 			t.Fatalf("%s trailer: %d %s, want %d", tc.key, resp.StatusCode, rb, tc.wantStatus)
 		}
 	}
-	if got := mustGet(t, c, bucket, "good"); !bytes.Equal(got, content) {
+	if got := servertest.GetObject(t, c, bucket, "good"); !bytes.Equal(got, content) {
 		t.Errorf("object with a good trailer: %d bytes stored, differ", len(got))
 	}
 	h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("bad")})

@@ -1,14 +1,12 @@
 package gateway_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/s3limit/s3limit/internal/gateway"
 	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 	"github.com/s3limit/s3limit/internal/testpeer"
 )
 
@@ -42,24 +41,6 @@ func freeAddr(t testing.TB) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
-}
-
-// syncBuffer collects a process's output for failure messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer // guarded by mu
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startVersitygw runs versitygw with its posix backend in a temporary
@@ -91,7 +72,7 @@ func startVersitygwAt(t testing.TB, bin, addr string) *upstream {
 }
 
 func runVersitygw(t testing.TB, bin, addr string) (*upstream, error) {
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	cmd := exec.Command(bin, "--port", addr, "--quiet", "--keep-alive", "posix", t.TempDir())
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+upstreamAccessKey, "ROOT_SECRET_KEY="+upstreamSecretKey)
 	cmd.Stdout, cmd.Stderr = &out, &out

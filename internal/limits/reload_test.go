@@ -1,18 +1,17 @@
 package limits
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/s3limit/s3limit/internal/metrics"
 	"github.com/s3limit/s3limit/internal/s3api"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 type reloadResult struct {
@@ -20,27 +19,9 @@ type reloadResult struct {
 	err     error
 }
 
-// syncBuffer is a log destination safe for the watcher goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // watched starts Run on a configuration file in a fresh directory and
 // returns a channel of reload results. Run stops when the test ends.
-func watched(t *testing.T, initial string) (l *Limits, path string, m *metrics.Metrics, results <-chan reloadResult, logs *syncBuffer) {
+func watched(t *testing.T, initial string) (l *Limits, path string, m *metrics.Metrics, results <-chan reloadResult, logs *testkit.SyncBuffer) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "circuit_breaker.json")
 	if initial != "" {
@@ -49,7 +30,7 @@ func watched(t *testing.T, initial string) (l *Limits, path string, m *metrics.M
 		}
 	}
 	m = metrics.New("test")
-	logs = &syncBuffer{}
+	logs = &testkit.SyncBuffer{}
 	l, err := New(Options{ConfigPath: path, Metrics: m, ReloadDelay: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // buildBinary builds cmd/s3limit into a temporary directory.
@@ -47,29 +48,11 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // serverProcess is a running `s3limit serve`.
 type serverProcess struct {
 	cmd    *exec.Cmd
 	url    string
-	out    *syncBuffer
+	out    *testkit.SyncBuffer
 	exited chan struct{}
 	err    error // set when exited is closed
 }
@@ -97,7 +80,7 @@ func startProcess(t *testing.T, bin, dir string) *serverProcess {
 	p := &serverProcess{
 		cmd:    exec.Command(bin, "serve", "-ip.bind", "127.0.0.1", "-port", strconv.Itoa(port), "-dir", dir, "-quiet"),
 		url:    "http://127.0.0.1:" + strconv.Itoa(port),
-		out:    &syncBuffer{},
+		out:    &testkit.SyncBuffer{},
 		exited: make(chan struct{}),
 	}
 	p.cmd.Env = append(os.Environ(), "S3LIMIT_ACCESS_KEY="+crashAccessKey, "S3LIMIT_SECRET_KEY="+crashSecretKey)
@@ -114,7 +97,7 @@ func startProcess(t *testing.T, bin, dir string) *serverProcess {
 		<-p.exited
 	})
 	c := p.client()
-	eventually(t, 15*time.Second, func() string {
+	testkit.Eventually(t, 15*time.Second, func() string {
 		select {
 		case <-p.exited:
 			t.Fatalf("s3limit serve exited: %v\n%s", p.err, p.out)
@@ -262,7 +245,7 @@ func TestCrashDuringConcurrentUploads(t *testing.T) {
 
 	// Start-up cleaned every temporary and orphaned data file: what the
 	// data directory holds is exactly the visible objects.
-	eventually(t, 5*time.Second, func() string {
+	testkit.Eventually(t, 5*time.Second, func() string {
 		tmpFiles, dataFiles, dataBytes, err := diskUsage(dir)
 		if err != nil {
 			return err.Error()

@@ -161,7 +161,7 @@ func TestAuthentication(t *testing.T) {
 	})
 	t.Run("Reader", func(t *testing.T) {
 		rc := s.ClientFor(servertest.ReaderAccessKey, servertest.ReaderSecretKey)
-		if got := getObject(t, rc, "public", "doc.txt"); string(got) != "public document" {
+		if got := servertest.GetObject(t, rc, "public", "doc.txt"); string(got) != "public document" {
 			t.Fatalf("reader GET public = %q", got)
 		}
 		if _, err := rc.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("public"), Key: aws.String("doc.txt")}); err != nil {
@@ -183,7 +183,7 @@ func TestAuthentication(t *testing.T) {
 		_, err = rc.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("public"), Key: aws.String("doc.txt")})
 		wantError(t, err, http.StatusForbidden, "AccessDenied")
 		// Denied requests change nothing.
-		if got := getObject(t, admin, "public", "doc.txt"); string(got) != "public document" {
+		if got := servertest.GetObject(t, admin, "public", "doc.txt"); string(got) != "public document" {
 			t.Fatalf("public/doc.txt = %q after denied requests", got)
 		}
 	})
@@ -201,7 +201,7 @@ func TestAuthentication(t *testing.T) {
 				t.Errorf("anonymous %s %s: %d %s, want 403 AccessDenied", tc.method, tc.path, status, rb)
 			}
 		}
-		if got := getObject(t, admin, "public", "doc.txt"); string(got) != "public document" {
+		if got := servertest.GetObject(t, admin, "public", "doc.txt"); string(got) != "public document" {
 			t.Fatalf("public/doc.txt = %q after anonymous requests", got)
 		}
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 func TestUploadBackpressure(t *testing.T) {
@@ -55,7 +56,7 @@ func TestUploadBackpressure(t *testing.T) {
 			t.Fatalf("upload 4: %v", err)
 		}
 		for i := 1; i <= 4; i++ {
-			if got := getObject(t, c, "uploads", "hold/"+strconv.Itoa(i)); !bytes.Equal(got, body(i)) {
+			if got := servertest.GetObject(t, c, "uploads", "hold/"+strconv.Itoa(i)); !bytes.Equal(got, body(i)) {
 				t.Fatalf("hold/%d stored wrong content", i)
 			}
 		}
@@ -92,7 +93,7 @@ func TestUploadBackpressure(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := getObject(t, c, "uploads", "dst"); string(got) != "copy me" {
+		if got := servertest.GetObject(t, c, "uploads", "dst"); string(got) != "copy me" {
 			t.Fatalf("copy = %q", got)
 		}
 		wantGauges(t, s, "files=0 bytes=0 waiting=0 requests=0")
@@ -113,7 +114,7 @@ func TestUploadBackpressure(t *testing.T) {
 			t.Fatalf("cancelled upload returned %v", err)
 		}
 		// The server notices the closed connection and frees the place.
-		if why := poll(3*time.Second, func() string {
+		if why := testkit.Poll(3*time.Second, func() string {
 			if got := gauges(t, s); got != "files=1 bytes=600 waiting=0 requests=1" {
 				return "gauges " + got + ", want files=1 bytes=600 waiting=0 requests=1"
 			}

@@ -163,7 +163,7 @@ func TestTagging(t *testing.T) {
 		if len(out.TagSet) != 0 {
 			t.Fatalf("tags after DeleteObjectTagging = %v", tagMap(out.TagSet))
 		}
-		if got := getObject(t, c, "tags", "obj"); string(got) != "x" {
+		if got := servertest.GetObject(t, c, "tags", "obj"); string(got) != "x" {
 			t.Fatalf("tagging changed the object body to %q", got)
 		}
 		_, err = c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("missing")})

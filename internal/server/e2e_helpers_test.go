@@ -143,21 +143,6 @@ func putObject(t testing.TB, c *s3.Client, bucket, key string, body []byte) stri
 	return aws.ToString(out.ETag)
 }
 
-// getObject returns the body of an object.
-func getObject(t testing.TB, c *s3.Client, bucket, key string) []byte {
-	t.Helper()
-	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	if err != nil {
-		t.Fatalf("GetObject %s/%s: reading body: %v", bucket, key, err)
-	}
-	return b
-}
-
 // listKeys returns every key of a bucket under prefix, following
 // continuation tokens.
 func listKeys(t testing.TB, c *s3.Client, bucket, prefix string) []string {
@@ -363,27 +348,4 @@ func (ms metricSet) sum(name string) float64 {
 		}
 	}
 	return total
-}
-
-// eventually polls cond until it returns "" (done) or the deadline
-// passes, then fails with cond's last explanation. Polling a condition
-// is the only waiting the tests do.
-func eventually(t testing.TB, within time.Duration, cond func() string) {
-	t.Helper()
-	if why := poll(within, cond); why != "" {
-		t.Fatalf("condition not met within %v: %s", within, why)
-	}
-}
-
-// poll calls cond until it returns "" or within has passed, and returns
-// cond's last answer.
-func poll(within time.Duration, cond func() string) string {
-	deadline := time.Now().Add(within)
-	for {
-		why := cond()
-		if why == "" || time.Now().After(deadline) {
-			return why
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }

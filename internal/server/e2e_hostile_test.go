@@ -20,6 +20,7 @@ import (
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // rawClient is a client that writes requests byte by byte as a hostile or
@@ -191,7 +192,7 @@ func TestTrickledUploadIsCutOff(t *testing.T) {
 	if resp, body := c2.response(r2, 20*time.Second); resp.StatusCode != http.StatusOK {
 		t.Fatalf("steady upload at 4 KiB/s: %d %s", resp.StatusCode, body)
 	}
-	if got := getObject(t, s.Client(), "bkt", "steady"); !bytes.Equal(got, data) {
+	if got := servertest.GetObject(t, s.Client(), "bkt", "steady"); !bytes.Equal(got, data) {
 		t.Fatal("steady upload stored wrong content")
 	}
 	if _, err := s.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("slow")}); err == nil {
@@ -215,7 +216,7 @@ func TestClientResetMidBodyIsAClientError(t *testing.T) {
 		_ = tc.SetLinger(0) // close with RST
 	}
 	c.conn.Close()
-	eventually(t, 5*time.Second, func() string {
+	testkit.Eventually(t, 5*time.Second, func() string {
 		ms := scrape(t, s)
 		if n := ms.value("s3limit_s3_request_total", "action", "Write", "bucket", "bkt", "status", "400"); n != 1 {
 			return "the reset upload is not counted as one 400 (500s: " +
@@ -273,7 +274,7 @@ func TestAbandonedQueuedUploadLeavesTheQueue(t *testing.T) {
 			rc.conn.Close()
 			left := time.Now()
 			if !tc.stuck {
-				eventually(t, 5*time.Second, func() string {
+				testkit.Eventually(t, 5*time.Second, func() string {
 					if st := s.Limits().Uploads(); st.Waiting != 0 {
 						return "the abandoned upload is still queued"
 					}

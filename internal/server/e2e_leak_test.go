@@ -19,6 +19,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // abortingReader sends the first half of data, then cancels the request.
@@ -286,7 +287,7 @@ func TestNoLeaksUnderChaos(t *testing.T) {
 		}()
 		held = append(held, h)
 	}
-	eventually(t, 5*time.Second, func() string {
+	testkit.Eventually(t, 5*time.Second, func() string {
 		if got := scrape(t, s).value("s3limit_s3_inflight_requests", "action", "Write"); got != writeLimit {
 			return fmt.Sprintf("inflight_requests{action=Write} = %v, want %d", got, writeLimit)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/server/servertest"
 	"github.com/s3limit/s3limit/internal/store"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // gate is a backend in front of the embedded store that holds requests
@@ -141,7 +142,7 @@ func gauges(t testing.TB, s *servertest.Server) string {
 // wantGauges polls until the in-flight gauges read want.
 func wantGauges(t testing.TB, s *servertest.Server, want string) {
 	t.Helper()
-	eventually(t, 5*time.Second, func() string {
+	testkit.Eventually(t, 5*time.Second, func() string {
 		if got := gauges(t, s); got != want {
 			return "gauges " + got + ", want " + want
 		}
@@ -291,7 +292,7 @@ func TestCircuitBreakerZeroBlocks(t *testing.T) {
 	if _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("frozen")}); err != nil {
 		t.Fatalf("List on a bucket with Write:count 0: %v", err)
 	}
-	if got := getObject(t, c, "open", "k"); string(got) != "x" {
+	if got := servertest.GetObject(t, c, "open", "k"); string(got) != "x" {
 		t.Fatalf("read = %q", got)
 	}
 	if got := scrape(t, s).value("s3limit_s3_request_total", "action", "Write", "bucket", "frozen", "status", "503"); got != 2 {
@@ -333,7 +334,7 @@ func TestCircuitBreakerHoldsUntilResponseWritten(t *testing.T) {
 		if err != nil || n != big {
 			t.Fatalf("reading the held GET: %d bytes, %v", n, err)
 		}
-		eventually(t, 5*time.Second, func() string {
+		testkit.Eventually(t, 5*time.Second, func() string {
 			out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big"), Range: aws.String("bytes=0-0")})
 			if err != nil {
 				return "GET after the first finished: " + err.Error()
@@ -360,7 +361,7 @@ func TestCircuitBreakerHoldsUntilResponseWritten(t *testing.T) {
 		if _, err := pw.Write([]byte("01234")); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, func() string {
+		testkit.Eventually(t, 5*time.Second, func() string {
 			if v := scrape(t, s).value("s3limit_s3_inflight_requests", "action", "Write"); v != 1 {
 				return "inflight_requests{action=Write} = " + strconv.FormatFloat(v, 'f', -1, 64)
 			}
@@ -375,7 +376,7 @@ func TestCircuitBreakerHoldsUntilResponseWritten(t *testing.T) {
 		if err := result(t, done); err != nil {
 			t.Fatalf("piped PutObject: %v", err)
 		}
-		if got := getObject(t, c, "bkt", "piped"); string(got) != "0123456789" {
+		if got := servertest.GetObject(t, c, "bkt", "piped"); string(got) != "0123456789" {
 			t.Fatalf("piped object = %q", got)
 		}
 		putObject(t, c, "bkt", "second", []byte("x"))

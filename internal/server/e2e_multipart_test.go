@@ -131,7 +131,7 @@ func TestMultipartUpload(t *testing.T) {
 	if aws.ToString(head.ETag) != wantETag || aws.ToInt64(head.ContentLength) != int64(len(p1)+len(p2)+len(p3)) {
 		t.Fatalf("HeadObject: ETag %s length %d; want %s, %d", aws.ToString(head.ETag), aws.ToInt64(head.ContentLength), wantETag, len(p1)+len(p2)+len(p3))
 	}
-	got := getObject(t, c, "mpu", "big/object")
+	got := servertest.GetObject(t, c, "mpu", "big/object")
 	if !bytes.Equal(got, bytes.Join([][]byte{p1, p2, p3}, nil)) {
 		t.Fatalf("multipart object reads back wrong (%d bytes)", len(got))
 	}
@@ -287,7 +287,7 @@ func TestUploadPartCopy(t *testing.T) {
 	if want := multipartETag(head, src[:minPartSize], src[minPartSize:]); aws.ToString(out.ETag) != want {
 		t.Fatalf("ETag = %s, want %s", aws.ToString(out.ETag), want)
 	}
-	if got := getObject(t, c, "pcopy", "assembled"); !bytes.Equal(got, append(bytes.Clone(head), src...)) {
+	if got := servertest.GetObject(t, c, "pcopy", "assembled"); !bytes.Equal(got, append(bytes.Clone(head), src...)) {
 		t.Fatalf("assembled object differs (%d bytes)", len(got))
 	}
 

@@ -108,7 +108,7 @@ func TestObjectRoundTrip(t *testing.T) {
 		if etag != quoted(md5Hex([]byte("second version"))) {
 			t.Fatalf("ETag after overwrite = %s", etag)
 		}
-		if got := getObject(t, c, "objects", "plain.txt"); string(got) != "second version" {
+		if got := servertest.GetObject(t, c, "objects", "plain.txt"); string(got) != "second version" {
 			t.Fatalf("body after overwrite = %q", got)
 		}
 		head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("objects"), Key: aws.String("plain.txt")})
@@ -127,7 +127,7 @@ func TestObjectRoundTrip(t *testing.T) {
 		if etag != `"d41d8cd98f00b204e9800998ecf8427e"` {
 			t.Fatalf("ETag of an empty object = %s", etag)
 		}
-		if got := getObject(t, c, "objects", "empty"); len(got) != 0 {
+		if got := servertest.GetObject(t, c, "objects", "empty"); len(got) != 0 {
 			t.Fatalf("empty object reads back %d bytes", len(got))
 		}
 	})
@@ -366,7 +366,7 @@ func TestCopyObject(t *testing.T) {
 		if out.CopyObjectResult.LastModified == nil {
 			t.Errorf("CopyObjectResult has no LastModified")
 		}
-		if got := getObject(t, c, "dst", "copied"); !bytes.Equal(got, body) {
+		if got := servertest.GetObject(t, c, "dst", "copied"); !bytes.Equal(got, body) {
 			t.Fatalf("copied body differs (%d bytes, want %d)", len(got), len(body))
 		}
 		head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("dst"), Key: aws.String("copied")})
@@ -420,7 +420,7 @@ func TestCopyObject(t *testing.T) {
 		if err != nil || head.Metadata["edited"] != "1" || head.Metadata["origin"] != "" {
 			t.Fatalf("after self copy: %v, metadata %v", err, head.Metadata)
 		}
-		if got := getObject(t, c, "src", "orig/ünï code"); !bytes.Equal(got, body) {
+		if got := servertest.GetObject(t, c, "src", "orig/ünï code"); !bytes.Equal(got, body) {
 			t.Fatalf("self copy changed the body")
 		}
 	})

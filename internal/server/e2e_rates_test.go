@@ -85,7 +85,7 @@ func TestShadowSectionEndToEnd(t *testing.T) {
 	}
 	for i := range 4 {
 		putObject(t, c, "shadowed", "k"+strconv.Itoa(i), []byte("x"))
-		getObject(t, c, "shadowed", "k"+strconv.Itoa(i))
+		servertest.GetObject(t, c, "shadowed", "k"+strconv.Itoa(i))
 	}
 	m := scrape(t, s)
 	if got := m.value("s3limit_s3_shadow_refusals_total", "action", "Write", "scope", "bucket", "type", "ops/s"); got != 3 {
@@ -115,7 +115,7 @@ func TestBucketBandwidthShaping(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if got := getObject(t, c, "media", "clip"); !bytes.Equal(got, data) {
+	if got := servertest.GetObject(t, c, "media", "clip"); !bytes.Equal(got, data) {
 		t.Fatal("shaped download returned wrong bytes")
 	}
 	// 1 MiB at 2 MiB/s: 0.5 s less the 50 ms burst, never faster.
@@ -123,7 +123,7 @@ func TestBucketBandwidthShaping(t *testing.T) {
 		t.Fatalf("1 MiB at 2 MiB/s took %v, want about 0.45 s", d)
 	}
 	start = time.Now()
-	getObject(t, c, "fast", "clip")
+	servertest.GetObject(t, c, "fast", "clip")
 	if d := time.Since(start); d > 300*time.Millisecond {
 		t.Fatalf("an unshaped download took %v", d)
 	}

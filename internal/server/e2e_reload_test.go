@@ -13,6 +13,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // reloadWithin bounds how long a circuit-breaker file edit may take to
@@ -48,7 +49,7 @@ func TestCircuitBreakerReload(t *testing.T) {
 	}
 	wantPutThrottled := func(why string) {
 		t.Helper()
-		eventually(t, reloadWithin, func() string {
+		testkit.Eventually(t, reloadWithin, func() string {
 			if err := putErr(); errorCode(err) != "SlowDown" {
 				return why + ": PutObject returned " + errString(err) + ", want SlowDown"
 			}
@@ -57,7 +58,7 @@ func TestCircuitBreakerReload(t *testing.T) {
 	}
 	wantPutOK := func(why string) {
 		t.Helper()
-		eventually(t, reloadWithin, func() string {
+		testkit.Eventually(t, reloadWithin, func() string {
 			if err := putErr(); err != nil {
 				return why + ": PutObject returned " + err.Error()
 			}
@@ -76,7 +77,7 @@ func TestCircuitBreakerReload(t *testing.T) {
 
 	// An invalid edit is rejected and the last good limits stay.
 	writeRaw(t, s.ConfigPath, []byte(`{"buckets": {"live": {"enabled": true, "actions": {"Write:cnt": 5}}}}`))
-	eventually(t, reloadWithin, func() string {
+	testkit.Eventually(t, reloadWithin, func() string {
 		if got := reloads("failure"); got <= failBefore {
 			return "no failed reload counted after an invalid edit"
 		}
@@ -86,7 +87,7 @@ func TestCircuitBreakerReload(t *testing.T) {
 		t.Fatalf("after an invalid edit PutObject returned %v; the old limit (Write:count 0) must stay", err)
 	}
 	writeRaw(t, s.ConfigPath, []byte(`{"buckets": {"live": {"enabled": tru`))
-	eventually(t, reloadWithin, func() string {
+	testkit.Eventually(t, reloadWithin, func() string {
 		if got := reloads("failure"); got <= failBefore+1 {
 			return "no failed reload counted after a truncated file"
 		}
@@ -110,7 +111,7 @@ func TestCircuitBreakerReload(t *testing.T) {
 	if err := limits.WriteConfigFile(s.ConfigPath, &limits.Config{Buckets: map[string]*limits.Section{"live": section(map[string]int64{"Write:count": 1, "Read:count": 7})}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, reloadWithin, func() string {
+	testkit.Eventually(t, reloadWithin, func() string {
 		if reloads("success") <= okBefore {
 			return "reload not applied"
 		}

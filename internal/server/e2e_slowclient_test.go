@@ -12,6 +12,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // TestStalledDownloadReleasesItsSlot: a client that stops reading a large
@@ -49,14 +50,14 @@ func TestStalledDownloadReleasesItsSlot(t *testing.T) {
 	if n, _ := s.Limits().Breaker().Inflight(s3api.ActionRead); n != 1 {
 		t.Fatalf("in-flight reads %d while the download is open, want 1", n)
 	}
-	eventually(t, 10*time.Second, func() string {
+	testkit.Eventually(t, 10*time.Second, func() string {
 		if n, _ := s.Limits().Breaker().Inflight(s3api.ActionRead); n != 0 {
 			return "the stalled download still holds its Read slot"
 		}
 		return ""
 	})
 	// A client that keeps reading, however slowly, is served in full.
-	got := getObject(t, c, "slow", "big")
+	got := servertest.GetObject(t, c, "slow", "big")
 	if len(got) != 32<<20 {
 		t.Fatalf("full read returned %d bytes", len(got))
 	}

@@ -47,7 +47,7 @@ func TestVirtualHostedStyle(t *testing.T) {
 		t.Fatalf("client sent Host %q, want the virtual-hosted form", hosts[len(hosts)-1])
 	}
 	// The object is the same one path style sees.
-	if got := getObject(t, s.Client(), "vhost", "dir/a b.txt"); !bytes.Equal(got, body) {
+	if got := servertest.GetObject(t, s.Client(), "vhost", "dir/a b.txt"); !bytes.Equal(got, body) {
 		t.Fatalf("path-style read %q, want %q", got, body)
 	}
 	if got := listKeys(t, vc, "vhost", ""); len(got) != 1 || got[0] != "dir/a b.txt" {
@@ -76,7 +76,7 @@ func TestVirtualHostedAdminPathIsAnObject(t *testing.T) {
 	if status, _, rb := do(t, client, r); status != http.StatusOK {
 		t.Fatalf("virtual-hosted PUT of _s3limit/circuit-breaker: %d %s", status, rb)
 	}
-	if got := getObject(t, s.Client(), "photos", "_s3limit/circuit-breaker"); !bytes.Equal(got, body) {
+	if got := servertest.GetObject(t, s.Client(), "photos", "_s3limit/circuit-breaker"); !bytes.Equal(got, body) {
 		t.Fatalf("object holds %q, want %q", got, body)
 	}
 	cfg, _ := s.Limits().Config()

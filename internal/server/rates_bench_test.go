@@ -38,7 +38,7 @@ func BenchmarkRatesAccuracy(b *testing.B) {
 		start := time.Now()
 		var wg sync.WaitGroup
 		for range 4 {
-			wg.Go(func() { getObject(b, c, "media", "clip") })
+			wg.Go(func() { servertest.GetObject(b, c, "media", "clip") })
 		}
 		wg.Wait()
 		shaped := time.Since(start).Seconds()

@@ -187,3 +187,18 @@ func NewClient(endpoint, accessKey, secretKey string, optFns ...func(*s3.Options
 	}
 	return s3.New(opts, optFns...)
 }
+
+// GetObject returns the body of an object, failing the test on an error.
+func GetObject(t testing.TB, c *s3.Client, bucket, key string) []byte {
+	t.Helper()
+	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatalf("GetObject %s/%s: reading the body: %v", bucket, key, err)
+	}
+	return b
+}
