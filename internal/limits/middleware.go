@@ -101,9 +101,9 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 		defer ticket.Release()
 		if ticket.Shaped() {
 			sh := l.newShaper(r.Context(), actionIndex(info.Action), &ticket)
-			w = &shapedWriter{ResponseWriter: w, sh: sh}
+			w = &shapedWriter{ResponseWriter: w, c: credit{sh: sh}}
 			if info.Operation.Body() == s3api.BodyUpload && r.Body != nil && r.Body != http.NoBody {
-				r.Body = &shapedBody{ReadCloser: r.Body, sh: sh}
+				r.Body = &shapedBody{ReadCloser: r.Body, c: credit{sh: sh}}
 			}
 		}
 		next.ServeHTTP(w, r)

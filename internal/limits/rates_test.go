@@ -234,7 +234,7 @@ func shapedGet(l *Limits, bucket string, size int64) error {
 		return err
 	}
 	defer tk.Release()
-	w := &shapedWriter{ResponseWriter: httptest.NewRecorder(), sh: l.newShaper(context.Background(), 0, &tk)}
+	w := &shapedWriter{ResponseWriter: httptest.NewRecorder(), c: credit{sh: l.newShaper(context.Background(), 0, &tk)}}
 	_, err = io.Copy(w, io.LimitReader(zeros{}, size))
 	return err
 }
@@ -340,7 +340,7 @@ func TestShapingKeepsSendfile(t *testing.T) {
 	}
 	defer tk.Release()
 	rec := &sourceRecorder{ResponseRecorder: httptest.NewRecorder()}
-	w := &shapedWriter{ResponseWriter: rec, sh: l.newShaper(context.Background(), 0, &tk)}
+	w := &shapedWriter{ResponseWriter: rec, c: credit{sh: l.newShaper(context.Background(), 0, &tk)}}
 	src := strings.NewReader(strings.Repeat("x", 3<<20))
 	n, err := w.ReadFrom(&io.LimitedReader{R: src, N: 2 << 20})
 	if err != nil || n != 2<<20 {
@@ -382,7 +382,7 @@ func BenchmarkShapedWrite32KiB(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer tk.Release()
-	w := &shapedWriter{ResponseWriter: discardWriter{}, sh: l.newShaper(context.Background(), 0, &tk)}
+	w := &shapedWriter{ResponseWriter: discardWriter{}, c: credit{sh: l.newShaper(context.Background(), 0, &tk)}}
 	buf := make([]byte, 32<<10)
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
@@ -398,3 +398,28 @@ type discardWriter struct{}
 func (discardWriter) Header() http.Header         { return http.Header{} }
 func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (discardWriter) WriteHeader(int)             {}
+
+// BenchmarkShapePace is the cost of paying for one quantum that does not
+// wait: a shaped transfer pays it once per quantum (20 ms of the rate),
+// so per 32 KiB moved it costs this × 32 KiB / quantum.
+func BenchmarkShapePace(b *testing.B) {
+	l, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := l.Apply(&Config{Global: &Section{Enabled: true, Actions: map[string]int64{"Read:bytes/s": 1 << 50}}}, ""); err != nil {
+		b.Fatal(err)
+	}
+	tk, err := l.breaker.AdmitUser(s3api.ActionRead, "b", "", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tk.Release()
+	sh := l.newShaper(context.Background(), 0, &tk)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := sh.pace(32 << 10); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -85,46 +85,67 @@ func (sh *shaper) pace(n int64) error {
 	return nil
 }
 
+// credit is the bytes one direction of a request has paid for and not yet
+// moved: a quantum is paid for at once, so that the buckets are asked
+// once per quantum, not once per read or write. One goroutine uses it.
+type credit struct {
+	sh   *shaper
+	left int64
+}
+
+// take returns how many of want bytes may move now, paying for the next
+// quantum when nothing is left.
+func (c *credit) take(want int64) (int64, error) {
+	if c.left == 0 {
+		q := c.sh.quantum()
+		if err := c.sh.pace(q); err != nil {
+			return 0, err
+		}
+		c.left = q
+	}
+	return min(want, c.left), nil
+}
+
 // shapedBody paces reads of a request body.
 type shapedBody struct {
 	io.ReadCloser
-	sh *shaper
+	c credit
 }
 
 func (b *shapedBody) Read(p []byte) (int, error) {
-	if q := b.sh.quantum(); int64(len(p)) > q {
-		p = p[:q]
+	if len(p) == 0 {
+		return b.ReadCloser.Read(p)
 	}
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		// Pay after the read, for what was read: the next read waits.
-		if perr := b.sh.pace(int64(n)); perr != nil && err == nil {
-			err = perr
-		}
+	n, err := b.c.take(int64(len(p)))
+	if err != nil {
+		return 0, err
 	}
-	return n, err
+	m, err := b.ReadCloser.Read(p[:n])
+	b.c.left -= int64(m)
+	return m, err
 }
 
 // shapedWriter paces the bytes of a response. It stays transparent:
 // Unwrap reaches the connection, ReadFrom keeps sendfile and splice.
 type shapedWriter struct {
 	http.ResponseWriter
-	sh *shaper
+	c credit
 }
 
 func (w *shapedWriter) Write(p []byte) (int, error) {
 	var written int
 	for len(p) > 0 {
-		n := min(int64(len(p)), w.sh.quantum())
-		if err := w.sh.pace(n); err != nil {
+		n, err := w.c.take(int64(len(p)))
+		if err != nil {
 			return written, err
 		}
 		m, err := w.ResponseWriter.Write(p[:n])
 		written += m
+		w.c.left -= int64(m)
 		if err != nil {
 			return written, err
 		}
-		p = p[n:]
+		p = p[m:]
 	}
 	return written, nil
 }
@@ -144,14 +165,16 @@ func (w *shapedWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 	var total int64
 	for remaining != 0 {
-		piece := w.sh.quantum()
+		want := int64(1 << 62)
 		if remaining > 0 {
-			piece = min(piece, remaining)
+			want = remaining
 		}
-		if err := w.sh.pace(piece); err != nil {
+		piece, err := w.c.take(want)
+		if err != nil {
 			return total, err
 		}
 		n, err := dst.ReadFrom(&io.LimitedReader{R: src, N: piece})
+		w.c.left -= n
 		total += n
 		if remaining > 0 {
 			remaining -= n
