@@ -73,9 +73,6 @@ func (sh *shaper) pace(n int64) error {
 		if err := p.WaitN(sh.ctx, n); err != nil {
 			return err
 		}
-		if c := sh.bytes[sc]; c != nil {
-			c.Add(float64(n))
-		}
 		if d := time.Since(start); d > time.Millisecond {
 			if c := sh.wait[sc]; c != nil {
 				c.Add(d.Seconds())
@@ -91,6 +88,19 @@ func (sh *shaper) pace(n int64) error {
 type credit struct {
 	sh   *shaper
 	left int64
+}
+
+// moved counts n bytes moved under the shaping.
+func (c *credit) moved(n int) {
+	c.left -= int64(n)
+	if n <= 0 {
+		return
+	}
+	for sc, p := range c.sh.pacers {
+		if p != nil && c.sh.bytes[sc] != nil {
+			c.sh.bytes[sc].Add(float64(n))
+		}
+	}
 }
 
 // take returns how many of want bytes may move now, paying for the next
@@ -121,7 +131,7 @@ func (b *shapedBody) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	m, err := b.ReadCloser.Read(p[:n])
-	b.c.left -= int64(m)
+	b.c.moved(m)
 	return m, err
 }
 
@@ -141,7 +151,7 @@ func (w *shapedWriter) Write(p []byte) (int, error) {
 		}
 		m, err := w.ResponseWriter.Write(p[:n])
 		written += m
-		w.c.left -= int64(m)
+		w.c.moved(m)
 		if err != nil {
 			return written, err
 		}
@@ -174,7 +184,7 @@ func (w *shapedWriter) ReadFrom(r io.Reader) (int64, error) {
 			return total, err
 		}
 		n, err := dst.ReadFrom(&io.LimitedReader{R: src, N: piece})
-		w.c.left -= n
+		w.c.moved(int(n))
 		total += n
 		if remaining > 0 {
 			remaining -= n

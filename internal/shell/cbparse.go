@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/s3limit/s3limit/internal/limits"
@@ -19,7 +20,7 @@ import (
 const bytesPerMB = 1 << 20
 
 // cbFlags lists the flags of s3.circuitBreaker for error messages.
-const cbFlags = "-global, -buckets, -users, -type, -actions, -values, -shadow, -disable, -delete, -apply"
+const cbFlags = "-global, -buckets, -users, -type, -actions, -values, -shadow, -wait, -disable, -delete, -apply"
 
 // cbScopes names the scope flags in error messages.
 const cbScopes = "-global or -buckets or -users"
@@ -94,13 +95,14 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 	fs := flag.NewFlagSet(CmdCircuitBreaker, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	var buckets, users, typ, actions, values onceString
+	var buckets, users, typ, actions, values, wait onceString
 	var shadow optBool
 	op := &CircuitBreakerOp{}
 	fs.BoolVar(&op.Global, "global", false, "")
 	fs.Var(&buckets, "buckets", "")
 	fs.Var(&users, "users", "")
 	fs.Var(&shadow, "shadow", "")
+	fs.Var(&wait, "wait", "")
 	fs.Var(&typ, "type", "")
 	fs.Var(&actions, "actions", "")
 	fs.Var(&values, "values", "")
@@ -151,6 +153,13 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 	if shadow.set {
 		op.Shadow = &shadow.val
 	}
+	if wait.set {
+		d, err := time.ParseDuration(strings.TrimSpace(wait.val))
+		if err != nil || d < 0 {
+			return bad("-wait %s: want a non-negative duration such as 5s or 1m30s (0 refuses at once)", quote(wait.val))
+		}
+		op.Wait = &d
+	}
 	if typ.set {
 		t, ok := parseType(typ.val)
 		if !ok {
@@ -185,6 +194,8 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 		switch {
 		case op.Disable:
 			return bad("-disable and -delete cannot be combined (-disable keeps the limits and switches them off, -delete removes them)")
+		case wait.set:
+			return bad("-wait cannot be used with -delete (-wait 0 without -delete makes a section refuse at once again)")
 		case shadow.set:
 			return bad("-shadow cannot be used with -delete (-delete removes limits; -shadow=false without -delete enforces a shadow section's limits again)")
 		case values.set:
@@ -211,6 +222,8 @@ func ParseCircuitBreaker(args []string) (*CircuitBreakerOp, error) {
 		return bad("-disable needs %s", cbScopes)
 	case shadow.set && !scoped:
 		return bad("-shadow needs %s to say which sections to put in shadow mode", cbScopes)
+	case wait.set && !scoped:
+		return bad("-wait needs %s to say which sections may wait", cbScopes)
 	}
 	if actions.set {
 		switch {

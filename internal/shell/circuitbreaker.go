@@ -2,6 +2,7 @@ package shell
 
 import (
 	"github.com/s3limit/s3limit/internal/limits"
+	"time"
 )
 
 // CircuitBreakerOp is one s3.circuitBreaker command, checked and
@@ -19,7 +20,8 @@ import (
 //     and without limits is removed, so disabling a scope that has no
 //     configuration changes nothing.
 //   - Shadow, when set, sets the shadow flag of the scope's sections
-//     (with or without values); nil leaves it as it is.
+//     (with or without values); nil leaves it as it is. Wait, likewise,
+//     sets how long their requests wait for room.
 //   - Delete without a scope clears the whole configuration. Delete with
 //     a scope removes those sections, or with Actions only those actions'
 //     limits (of Type, or of every type when Type is ""); a section left
@@ -38,7 +40,10 @@ type CircuitBreakerOp struct {
 	// MB/s. Nil when -values was not given.
 	Values []int64
 	// Shadow is -shadow (true) or -shadow=false; nil when not given.
-	Shadow  *bool
+	Shadow *bool
+	// Wait is -wait: how long a request over the section's count or bytes
+	// limits waits for room (0: refused at once); nil when not given.
+	Wait    *time.Duration
 	Disable bool // -disable: switch the scope off, keeping its limits
 	Delete  bool // -delete: remove the scope, or the named actions from it
 	Apply   bool // -apply: save the result; otherwise only show it
@@ -112,6 +117,9 @@ func (op *CircuitBreakerOp) upsert(s *limits.Section) *limits.Section {
 	s.Enabled = !op.Disable
 	if op.Shadow != nil {
 		s.Shadow = *op.Shadow
+	}
+	if op.Wait != nil {
+		s.Wait = limits.Duration(*op.Wait)
 	}
 	for i, a := range op.Actions {
 		s.Actions[a+":"+op.Type] = op.Values[i]

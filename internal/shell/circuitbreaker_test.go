@@ -351,9 +351,12 @@ func TestIsViewUsersShadow(t *testing.T) {
 func TestEditKeepsSectionWait(t *testing.T) {
 	const start = `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2}}},"users":{"alice":{"enabled":true,"wait":"1m0s","actions":{"Write:count":1}}}}`
 	for cmd, want := range map[string]string{
-		`s3.circuitBreaker -buckets photos -type ops/s -actions Read -values 9`: `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2,"Read:ops/s":9}}},"users":{"alice":{"enabled":true,"wait":"1m0s","actions":{"Write:count":1}}}}`,
-		`s3.circuitBreaker -users alice -shadow -disable`:                       `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2}}},"users":{"alice":{"enabled":false,"shadow":true,"wait":"1m0s","actions":{"Write:count":1}}}}`,
-		`s3.circuitBreaker -buckets photos -actions Read -type MB/s -delete`:    start,
+		`s3.circuitBreaker -buckets photos -type ops/s -actions Read -values 9`:      `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2,"Read:ops/s":9}}},"users":{"alice":{"enabled":true,"wait":"1m0s","actions":{"Write:count":1}}}}`,
+		`s3.circuitBreaker -users alice -shadow -disable`:                            `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2}}},"users":{"alice":{"enabled":false,"shadow":true,"wait":"1m0s","actions":{"Write:count":1}}}}`,
+		`s3.circuitBreaker -buckets photos -actions Read -type MB/s -delete`:         start,
+		`s3.circuitBreaker -buckets photos -wait 30s`:                                `{"buckets":{"photos":{"enabled":true,"wait":"30s","actions":{"Read:count":2}}},"users":{"alice":{"enabled":true,"wait":"1m0s","actions":{"Write:count":1}}}}`,
+		`s3.circuitBreaker -users alice -wait 0`:                                     `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2}}},"users":{"alice":{"enabled":true,"actions":{"Write:count":1}}}}`,
+		`s3.circuitBreaker -users bob -wait 2s -type count -actions Write -values 3`: `{"buckets":{"photos":{"enabled":true,"wait":"5s","actions":{"Read:count":2}}},"users":{"alice":{"enabled":true,"wait":"1m0s","actions":{"Write:count":1}},"bob":{"enabled":true,"wait":"2s","actions":{"Write:count":3}}}}`,
 	} {
 		cfg, err := limits.ParseConfig([]byte(start))
 		if err != nil {

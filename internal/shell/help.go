@@ -19,7 +19,7 @@ const commandsHelp = `commands:
   exit, quit          leave the shell
 `
 
-const circuitBreakerHelp = `s3.circuitBreaker [-global] [-buckets b1,b2] [-users u1,u2] [-type count|MB|ops/s|MB/s] [-actions A1,A2] [-values v1,v2] [-shadow[=false]] [-disable | -delete] [-apply]
+const circuitBreakerHelp = `s3.circuitBreaker [-global] [-buckets b1,b2] [-users u1,u2] [-type count|MB|ops/s|MB/s] [-actions A1,A2] [-values v1,v2] [-shadow[=false]] [-wait 5s] [-disable | -delete] [-apply]
 
 View or change the circuit breaker: limits per action on simultaneous
 requests (count) or the bytes they carry (MB), on requests per second
@@ -47,6 +47,10 @@ changes nothing; with -apply it saves it and prints it.
   -shadow           put the sections in shadow mode: their limits are
                     evaluated and counted in the metrics but never refuse
                     or slow a request; -shadow=false enforces them again
+  -wait 5s          a request over the sections' count or bytes limits
+                    waits up to this long for room, first come first
+                    served, and is refused only after it; -wait 0 refuses
+                    at once again
   -disable          switch the section off, keeping its limits
                     (naming a section without -disable switches it on)
   -delete           remove the named sections, or only -actions of -type
@@ -63,6 +67,7 @@ examples:
   s3.circuitBreaker -users alice -type ops/s -actions Write -values 100 -apply
   s3.circuitBreaker -users anonymous -shadow -type ops/s -actions Read -values 10 -apply
   s3.circuitBreaker -users anonymous -shadow=false -apply
+  s3.circuitBreaker -buckets backups -wait 5s -type count -actions Write -values 2 -apply
   s3.circuitBreaker
   s3.circuitBreaker -buckets mybucket -disable -apply
   s3.circuitBreaker -users alice -delete -apply
