@@ -9,15 +9,18 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"golang.org/x/term"
 
 	"github.com/s3limit/s3limit/internal/shell"
 )
 
-const shellUsage = `usage: s3limit shell (-server URL [-accessKey AK -secretKey SK] | -config FILE) [-c COMMAND]
+const shellUsage = `usage: s3limit shell (-server URL [-accessKey AK -secretKey SK | -profile P] | -config FILE) [-c COMMAND]
 
 Edits the circuit breaker of a running server (through its admin API, as an
 identity holding the Admin action) or a circuit-breaker file directly.
+Credentials: -accessKey/-secretKey, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+else the shared AWS config and credentials files (-profile or AWS_PROFILE).
 With -c it runs one command; otherwise it reads commands from standard input,
 with a "> " prompt when that is a terminal. In the non-interactive forms the
 first failing command stops the shell with a non-zero exit status.
@@ -34,6 +37,7 @@ func runShell(ctx context.Context, env *Env, args []string) error {
 	accessKey := fs.String("accessKey", "", "access key of an Admin identity (default $AWS_ACCESS_KEY_ID)")
 	secretKey := fs.String("secretKey", "", "secret key (default $AWS_SECRET_ACCESS_KEY)")
 	command := fs.String("c", "", "run one `COMMAND` and exit, e.g. -c 's3.circuitBreaker'")
+	profile := fs.String("profile", "", "shared-config `PROFILE` for the credentials when no keys are given (default $AWS_PROFILE)")
 	fs.Usage = func() {
 		io.WriteString(env.Stderr, shellUsage)
 		fs.PrintDefaults()
@@ -71,6 +75,13 @@ func runShell(ctx context.Context, env *Env, args []string) error {
 		if creds.SecretAccessKey == "" {
 			creds.SecretAccessKey = env.Getenv("AWS_SECRET_ACCESS_KEY")
 		}
+		if creds.AccessKeyID == "" && creds.SecretAccessKey == "" {
+			// As s3limit cp and the AWS CLI do: the shared config and
+			// credentials files, AWS_PROFILE or -profile.
+			if shared, ok := sharedCredentials(ctx, env, *profile); ok {
+				creds = shared
+			}
+		}
 		b, err := shell.NewAdminBackend(*server, creds)
 		if err != nil {
 			return usageError("%v", err)
@@ -105,6 +116,34 @@ func runShell(ctx context.Context, env *Env, args []string) error {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	return &ExitError{Code: ExitFailure, Err: err}
+}
+
+// sharedCredentials loads credentials from the shared AWS config and
+// credentials files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, or
+// ~/.aws), for profile, else AWS_PROFILE, else "default".
+func sharedCredentials(ctx context.Context, env *Env, profile string) (aws.Credentials, bool) {
+	if profile == "" {
+		profile = env.Getenv("AWS_PROFILE")
+	}
+	var opts []func(*config.LoadOptions) error
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	if f := env.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+		opts = append(opts, config.WithSharedCredentialsFiles([]string{f}))
+	}
+	if f := env.Getenv("AWS_CONFIG_FILE"); f != "" {
+		opts = append(opts, config.WithSharedConfigFiles([]string{f}))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Credentials{}, false
+	}
+	c, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil || c.AccessKeyID == "" {
+		return aws.Credentials{}, false
+	}
+	return c, true
 }
 
 // isTerminal reports whether r is a terminal.

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/server/servertest"
 )
@@ -261,9 +264,33 @@ func TestShellServerCredentials(t *testing.T) {
 		t.Errorf("reader via stdin: exit %d, stderr %q", code, stderr)
 	}
 
+	if _, err := srv.Client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("abc")}); err != nil {
+		t.Fatal(err)
+	}
 	code, stdout, stderr := runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", cmd)
 	if code != ExitOK || stderr != "" {
 		t.Fatalf("admin via environment: exit %d, stderr %q", code, stderr)
+	}
+	// A bucket the server does not have: applied, with a warning.
+	code, _, stderr = runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker -buckets nosuch -type count -actions Read -values 1 -apply")
+	if code != ExitOK || !strings.Contains(stderr, `warning: bucket "nosuch" does not exist`) {
+		t.Fatalf("missing bucket: exit %d, stderr %q", code, stderr)
+	}
+	if cfg, _ := srv.Limits().Config(); cfg.Buckets["nosuch"] == nil {
+		t.Fatal("the limits of a missing bucket were not applied")
+	}
+	code, stdout, stderr = runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker -buckets nosuch -delete -apply")
+	if code != ExitOK || stderr != "" {
+		t.Fatalf("deleting the missing bucket's section: exit %d, stderr %q", code, stderr)
+	}
+	// Without -apply, -c says that nothing was saved.
+	code, _, stderr = runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker -global -type count -actions Read -values 9")
+	if code != ExitOK || !strings.Contains(stderr, "not saved: add -apply") {
+		t.Fatalf("-c without -apply: exit %d, stderr %q", code, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker")
+	if code != ExitOK || stderr != "" {
+		t.Fatalf("viewing: exit %d, stderr %q", code, stderr)
 	}
 	inForce, _ := srv.Limits().Config()
 	doc, _ := inForce.Marshal()
@@ -284,5 +311,40 @@ func TestIsTerminal(t *testing.T) {
 	}
 	if isTerminal(strings.NewReader("")) {
 		t.Error("a strings.Reader is a terminal")
+	}
+}
+
+// TestShellSharedConfigCredentials: without keys in flags or the
+// environment, the shell takes them from the shared credentials file, for
+// AWS_PROFILE or -profile, as s3limit cp and the AWS CLI do.
+func TestShellSharedConfigCredentials(t *testing.T) {
+	// The AWS config loader also reads the process environment.
+	for _, k := range []string{"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CA_BUNDLE"} {
+		t.Setenv(k, "")
+	}
+	srv := servertest.Start(t, servertest.Options{})
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials")
+	content := "[default]\naws_access_key_id = " + servertest.ReaderAccessKey + "\naws_secret_access_key = " + servertest.ReaderSecretKey +
+		"\n\n[ops]\naws_access_key_id = " + servertest.AdminAccessKey + "\naws_secret_access_key = " + servertest.AdminSecretKey + "\n"
+	if err := os.WriteFile(creds, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "config")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_CONFIG_FILE": empty}
+	// The default profile is a reader: refused by the admin API.
+	if code, _, stderr := runCLI(t, "", env, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker"); code != ExitFailure || !strings.Contains(stderr, "AccessDenied") {
+		t.Fatalf("default profile: exit %d, stderr %q", code, stderr)
+	}
+	env["AWS_PROFILE"] = "ops"
+	if code, _, stderr := runCLI(t, "", env, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker"); code != ExitOK {
+		t.Fatalf("AWS_PROFILE=ops: exit %d, stderr %q", code, stderr)
+	}
+	delete(env, "AWS_PROFILE")
+	if code, _, stderr := runCLI(t, "", env, "shell", "-server", srv.URL, "-profile", "ops", "-c", "s3.circuitBreaker"); code != ExitOK {
+		t.Fatalf("-profile ops: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -92,17 +92,8 @@ func (a *AdminBackend) Save(ctx context.Context, cfg *limits.Config, version str
 
 func (a *AdminBackend) String() string { return a.Endpoint }
 
-func (a *AdminBackend) do(ctx context.Context, method string, body []byte, ifMatch string) (*limits.Config, string, error) {
-	req, err := http.NewRequestWithContext(ctx, method, a.Endpoint+s3api.AdminCircuitBreakerPath, bytes.NewReader(body))
-	if err != nil {
-		return nil, "", err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if ifMatch != "" {
-		req.Header.Set("If-Match", ifMatch)
-	}
+// send signs req, whose body is body, and sends it.
+func (a *AdminBackend) send(ctx context.Context, req *http.Request, body []byte) (*http.Response, error) {
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
 	req.Header.Set("X-Amz-Content-Sha256", payloadHash)
@@ -115,13 +106,47 @@ func (a *AdminBackend) do(ctx context.Context, method string, body []byte, ifMat
 		now = a.Now
 	}
 	if err := v4.NewSigner().SignHTTP(ctx, a.Credentials, req, payloadHash, "s3", region, now().UTC()); err != nil {
-		return nil, "", fmt.Errorf("shell: signing the request: %w", err)
+		return nil, fmt.Errorf("shell: signing the request: %w", err)
 	}
 	client := a.Client
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	resp, err := client.Do(req)
+	return client.Do(req)
+}
+
+// BucketExists asks the server whether bucket exists (a signed HEAD).
+func (a *AdminBackend) BucketExists(ctx context.Context, bucket string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, a.Endpoint+"/"+url.PathEscape(bucket), nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := a.send(ctx, req, nil)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, &AdminError{StatusCode: resp.StatusCode}
+}
+
+func (a *AdminBackend) do(ctx context.Context, method string, body []byte, ifMatch string) (*limits.Config, string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, a.Endpoint+s3api.AdminCircuitBreakerPath, bytes.NewReader(body))
+	if err != nil {
+		return nil, "", err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+	resp, err := a.send(ctx, req, body)
 	if err != nil {
 		return nil, "", err
 	}

@@ -153,7 +153,9 @@ func (s *Shell) circuitBreaker(ctx context.Context, op *CircuitBreakerOp, intera
 			if _, err := s.Stdout.Write(doc); err != nil {
 				return err
 			}
-			if interactive && !op.Apply && !unchanged {
+			if !op.Apply && !unchanged {
+				// Said on every path, not only at the prompt: a script or
+				// -c without -apply must not look like it changed limits.
 				io.WriteString(s.Stderr, "(not saved: add -apply to save this configuration)\n")
 			}
 			return nil
@@ -168,7 +170,29 @@ func (s *Shell) circuitBreaker(ctx context.Context, op *CircuitBreakerOp, intera
 		if err != nil {
 			return err
 		}
+		s.warnMissingBuckets(ctx, op)
 		return s.print(saved)
+	}
+}
+
+// BucketChecker is implemented by backends that can tell whether a bucket
+// exists on the server (the admin API).
+type BucketChecker interface {
+	BucketExists(ctx context.Context, bucket string) (bool, error)
+}
+
+// warnMissingBuckets warns about limits saved for buckets the server does
+// not have: they are kept (the bucket may be created later), but a typo
+// would otherwise go unnoticed.
+func (s *Shell) warnMissingBuckets(ctx context.Context, op *CircuitBreakerOp) {
+	bc, ok := s.Backend.(BucketChecker)
+	if !ok || op.Delete {
+		return
+	}
+	for _, b := range op.Buckets {
+		if exists, err := bc.BucketExists(ctx, b); err == nil && !exists {
+			fmt.Fprintf(s.Stderr, "warning: bucket %s does not exist on the server; its limits apply once it is created\n", quote(b))
+		}
 	}
 }
 
