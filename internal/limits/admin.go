@@ -20,10 +20,32 @@ var (
 		Message: "There is no admin resource at this path."}
 )
 
+// Headers of admin API answers that tell whether the circuit-breaker file
+// on disk is the configuration in force. Both are absent when the server
+// has no file (Options.ConfigPath "").
+const (
+	// HeaderFileStatus is FileInForce or FileRejected.
+	HeaderFileStatus = "X-S3limit-Config-File"
+	// HeaderFileError comes with FileRejected: why the file could not be
+	// used, naming the file and the field, on one line.
+	HeaderFileError = "X-S3limit-Config-File-Error"
+)
+
+// Values of HeaderFileStatus.
+const (
+	FileInForce  = "in-force" // the file's configuration is the one in force
+	FileRejected = "rejected" // the file could not be used; the last good configuration is in force
+)
+
+// maxHeaderError bounds HeaderFileError, whose text quotes the file.
+const maxHeaderError = 1024
+
 // AdminHandler serves the circuit-breaker configuration at s3api.AdminCircuitBreakerPath:
 //
 //   - GET (and HEAD) returns the configuration in force as canonical JSON
-//     (Config.Marshal) with its ETag.
+//     (Config.Marshal) with its ETag, and HeaderFileStatus: whether the
+//     file on disk is that configuration or was rejected (then
+//     HeaderFileError says why).
 //   - PUT replaces it with the JSON document in the body (at most
 //     Options.AdminMaxBodyBytes; larger is 413 MaxMessageLengthExceeded).
 //     The document is validated (400 MalformedJSON when it is not JSON,
@@ -49,6 +71,7 @@ func (l *Limits) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		body, etag := l.breaker.snap.Load().document()
+		l.setFileHeaders(w.Header())
 		writeDocument(w, r, body, etag)
 	case http.MethodPut:
 		l.putConfig(w, r)
@@ -107,7 +130,37 @@ func (l *Limits) putConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := cfg.Marshal() // Apply marshalled the same document
+	l.setFileHeaders(w.Header())
 	writeDocument(w, r, body, etag)
+}
+
+// setFileHeaders tells whether the file on disk is in force.
+func (l *Limits) setFileHeaders(h http.Header) {
+	if l.opts.ConfigPath == "" {
+		return
+	}
+	err := l.FileError()
+	if err == nil {
+		h.Set(HeaderFileStatus, FileInForce)
+		return
+	}
+	h.Set(HeaderFileStatus, FileRejected)
+	h.Set(HeaderFileError, headerText(err.Error(), maxHeaderError))
+}
+
+// headerText makes s a header value: control and non-ASCII characters
+// become '?' (a file name may hold anything), at most n bytes.
+func headerText(s string, n int) string {
+	b := []byte(s)
+	if len(b) > n {
+		b = append(b[:n-3], "..."...)
+	}
+	for i, c := range b {
+		if c < ' ' || c >= 0x7f {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }
 
 func writeDocument(w http.ResponseWriter, r *http.Request, body []byte, etag string) {

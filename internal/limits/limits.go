@@ -10,13 +10,10 @@
 package limits
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +56,14 @@ type Options struct {
 	// and written by Apply. "" = no file: the configuration lives in memory
 	// and starts empty.
 	ConfigPath string
+	// LastGoodPath is where the configuration in force is saved, written
+	// atomically, each time one is put in force from ConfigPath or by
+	// Apply. When ConfigPath cannot be used at start (unreadable, empty or
+	// invalid), New starts with the configuration saved there, as a reload
+	// would keep the last good one, and logs the file's error. "" = not
+	// saved: an unusable file at start is New's error. Used only with
+	// ConfigPath.
+	LastGoodPath string
 	// ReloadDelay is how long Run waits after the last change to the file
 	// before it reloads it (editors write in several steps). 0 =
 	// DefaultReloadDelay.
@@ -91,9 +96,15 @@ type Limits struct {
 	shapeCounters [numActions][numScopes][2]prometheus.Counter
 
 	// mu serialises Apply and file reloads, so the file and the
-	// configuration in force change together. It guards fileSum.
-	mu      sync.Mutex
-	fileSum [sha256.Size]byte // contentSum of the file last seen (read or written)
+	// configuration in force change together. It guards fileSum,
+	// fileKnown and lastGoodSum.
+	mu          sync.Mutex
+	fileSum     [sha256.Size]byte // contentSum of the file last seen (read or written)
+	fileKnown   bool              // fileSum is set: the file was read or written
+	lastGoodSum [sha256.Size]byte // SHA-256 of what LastGoodPath holds, when known
+	// fileErr is why the file last read is not in force (FileError); nil
+	// when it is. Written under mu, read without it.
+	fileErr atomic.Pointer[error]
 
 	// reloaded, when set (tests), is told the result of each file reload.
 	reloaded func(changed bool, err error)
@@ -102,8 +113,9 @@ type Limits struct {
 var _ metrics.Source = (*Limits)(nil)
 
 // New checks opts, loads the configuration file (a missing file means no
-// limits; an invalid one is an error) and returns Limits ready to serve.
-// Call Run to follow changes to the file.
+// limits; an unreadable, empty or invalid one is an error unless a last
+// good configuration was saved at LastGoodPath) and returns Limits ready
+// to serve. Call Run to follow changes to the file.
 func New(opts Options) (*Limits, error) {
 	switch {
 	case opts.ConcurrentUploadLimitBytes < 0:
@@ -158,43 +170,12 @@ func New(opts Options) (*Limits, error) {
 	}
 	l.shapeCounters = shapeCounterTable(opts.Metrics)
 	if opts.ConfigPath != "" {
-		data, exists, err := readConfigFile(opts.ConfigPath)
-		if err != nil {
+		if err := l.loadAtStart(); err != nil {
 			return nil, err
 		}
-		cfg, err := ParseConfig(data)
-		if err != nil {
-			opts.Metrics.ConfigReload(false)
-			return nil, fmt.Errorf("%s: %w", opts.ConfigPath, err)
-		}
-		b.install(cfg)
-		l.fileSum = contentSum(data, exists)
-		opts.Metrics.ConfigReload(true)
 	}
 	opts.Metrics.SetSource(l)
 	return l, nil
-}
-
-// readConfigFile returns the file's content and whether it exists; a
-// missing file is not an error.
-func readConfigFile(path string) (data []byte, exists bool, err error) {
-	data, err = os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("limits: %w", err)
-	}
-	return data, true, nil
-}
-
-// contentSum identifies a file content for change detection; a missing
-// file is the zero sum.
-func contentSum(data []byte, exists bool) [sha256.Size]byte {
-	if !exists {
-		return [sha256.Size]byte{}
-	}
-	return sha256.Sum256(data)
 }
 
 // Breaker returns the circuit breaker, for callers that admit work
@@ -235,14 +216,17 @@ func (l *Limits) Apply(cfg *Config, ifMatch string) (string, error) {
 	if ifMatch != "" && !etagMatches(ifMatch, l.breaker.ETag()) {
 		return "", ErrPreconditionFailed
 	}
+	var s *snapshot
 	if l.opts.ConfigPath != "" {
 		if err := writeFileAtomic(l.opts.ConfigPath, data, 0o644); err != nil {
 			return "", err
 		}
-		l.fileSum = contentSum(data, true)
+		l.fileSum, l.fileKnown = contentSum(data, true), true
+		s = l.inForceLocked(cfg, data)
+	} else {
+		s = l.breaker.install(cfg)
+		s.etagOnce.Do(func() { s.etagVal = etagOf(data) })
 	}
-	s := l.breaker.install(cfg)
-	s.etagOnce.Do(func() { s.etagVal = etagOf(data) })
 	l.log.Info("circuit breaker configuration applied", "buckets", len(cfg.Buckets), "etag", s.etagVal)
 	return s.etagVal, nil
 }
@@ -262,49 +246,6 @@ func etagMatches(ifMatch, etag string) bool {
 		}
 	}
 	return false
-}
-
-// reloadLocked reads the file and, when its content changed since it was
-// last seen, parses it and puts it in force. An invalid file is logged and
-// counted and leaves the configuration in force. l.mu must be held.
-func (l *Limits) reloadLocked() (changed bool, err error) {
-	data, exists, err := readConfigFile(l.opts.ConfigPath)
-	if err != nil {
-		l.log.Error("cannot read circuit breaker configuration; keeping the last good one",
-			"path", l.opts.ConfigPath, "err", err)
-		l.metrics.ConfigReload(false)
-		return false, err
-	}
-	sum := contentSum(data, exists)
-	if sum == l.fileSum {
-		return false, nil
-	}
-	l.fileSum = sum // an invalid file is reported once, not on every event
-	if exists && len(bytes.TrimSpace(data)) == 0 {
-		// An editor that truncates before it writes shows an empty file
-		// for a moment; removing every limit then would be a surprise.
-		err = fmt.Errorf("%s: %w", l.opts.ConfigPath, &ConfigError{Reason: "file is empty (write {} or delete the file to remove all limits)"})
-		l.log.Error("circuit breaker configuration rejected; keeping the last good one",
-			"path", l.opts.ConfigPath, "err", err)
-		l.metrics.ConfigReload(false)
-		return false, err
-	}
-	cfg, err := ParseConfig(data)
-	if err != nil {
-		err = fmt.Errorf("%s: %w", l.opts.ConfigPath, err)
-		l.log.Error("circuit breaker configuration rejected; keeping the last good one",
-			"path", l.opts.ConfigPath, "err", err)
-		l.metrics.ConfigReload(false)
-		return false, err
-	}
-	l.breaker.install(cfg)
-	l.metrics.ConfigReload(true)
-	if !exists {
-		l.log.Info("circuit breaker file removed; no limits in force", "path", l.opts.ConfigPath)
-	} else {
-		l.log.Info("circuit breaker configuration reloaded", "path", l.opts.ConfigPath, "buckets", len(cfg.Buckets))
-	}
-	return true, nil
 }
 
 // Uploads reports the upload limiter's state (metrics.Source).

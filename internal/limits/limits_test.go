@@ -82,7 +82,7 @@ func TestNewLoadsConfigFile(t *testing.T) {
 		blocked bool    // whether a Read on photos is refused
 	}{
 		{name: "missing file means no limits"},
-		{name: "empty file means no limits", content: ptr("")},
+		{name: "empty file is rejected", content: ptr(" \n"), wantErr: "file is empty (write {} or delete the file"},
 		{name: "valid file", content: ptr(`{"buckets":{"photos":{"enabled":true,"actions":{"Read:count":"0"}}}}`), blocked: true},
 		{name: "SeaweedFS form", content: ptr(`{"global":{"enabled":true,"actions":{"Read:Count":"0","Write:MB":"1048576"}}}`), blocked: true},
 		{name: "invalid file", content: ptr(`{"global":{"enabled":true,"actions":{"Raed:count":1}}}`), wantErr: `global.actions."Raed:count"`},

@@ -3,19 +3,16 @@ package limits
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/s3limit/s3limit/internal/filewatch"
 )
 
-// Run follows the configuration file until ctx ends, then returns nil. It
-// watches the file's directory, so a new version written by rename
-// (temporary file + rename, as Apply and most editors do), an edit in
-// place and a deletion are all seen. ReloadDelay after the last change it
-// reads the file: a valid new version is put in force, an invalid one is
-// logged and counted and the last good configuration stays, and a deleted
-// file removes all limits. Without ConfigPath Run just waits for ctx.
+// Run follows the configuration file until ctx ends, then returns nil.
+// ReloadDelay after the last change it reads the file (see
+// filewatch.Watch for what counts as a change): a valid new version is
+// put in force, an invalid one is logged and counted and the last good
+// configuration stays, and a deleted file removes all limits. Without
+// ConfigPath Run just waits for ctx.
 //
 // Run returns an error only when the watch cannot be set up. Call it once.
 func (l *Limits) Run(ctx context.Context) error {
@@ -23,46 +20,13 @@ func (l *Limits) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	w, err := fsnotify.NewWatcher()
+	err := filewatch.Watch(ctx, l.opts.ConfigPath, l.opts.ReloadDelay, l.reload, func(err error) {
+		l.log.Warn("circuit breaker file watch error", "path", l.opts.ConfigPath, "err", err)
+	})
 	if err != nil {
-		return fmt.Errorf("limits: watch %s: %w", l.opts.ConfigPath, err)
+		return fmt.Errorf("limits: %w", err)
 	}
-	defer w.Close()
-	dir, base := filepath.Split(filepath.Clean(l.opts.ConfigPath))
-	if dir == "" {
-		dir = "."
-	}
-	if err := w.Add(dir); err != nil {
-		return fmt.Errorf("limits: watch %s: %w", dir, err)
-	}
-	// The file may have changed between New and the start of the watch.
-	l.reload()
-
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
-	defer debounce.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-w.Events:
-			if !ok {
-				return nil
-			}
-			if filepath.Base(ev.Name) == base {
-				debounce.Reset(l.opts.ReloadDelay)
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return nil
-			}
-			// An overflowed event queue may have hidden a change: re-read.
-			l.log.Warn("circuit breaker file watch error", "path", l.opts.ConfigPath, "err", err)
-			debounce.Reset(l.opts.ReloadDelay)
-		case <-debounce.C:
-			l.reload()
-		}
-	}
+	return nil
 }
 
 // reload re-reads the file under l.mu and reports the result to the test
@@ -74,4 +38,20 @@ func (l *Limits) reload() {
 	if l.reloaded != nil {
 		l.reloaded(changed, err)
 	}
+}
+
+// Reload re-reads the configuration file now, as Run does after a change
+// (the server calls it on SIGHUP). A file that is unchanged since it was
+// last read is left alone; changed reports whether a new configuration
+// was put in force. err is why the file, as it is now, is not in force
+// (FileError), whether or not that was reported before; nil when it is in
+// force or there is no ConfigPath.
+func (l *Limits) Reload() (changed bool, err error) {
+	if l.opts.ConfigPath == "" {
+		return false, nil
+	}
+	l.mu.Lock()
+	changed, _ = l.reloadLocked()
+	l.mu.Unlock()
+	return changed, l.FileError()
 }

@@ -129,7 +129,7 @@ func TestReloadAppliesValidEdit(t *testing.T) {
 	}
 	held.Release()
 	assertIdle(t, l)
-	if got := metricValue(t, m, "test_s3_config_reloads_total", map[string]string{"result": "success"}); got != 3 {
+	if got := metricValue(t, m, "test_s3_config_reloads_total", map[string]string{"file": "circuit_breaker", "result": "success"}); got != 3 {
 		t.Errorf("successful reloads = %v, want 3 (start and two edits)", got)
 	}
 }
@@ -153,7 +153,7 @@ func TestReloadKeepsConfigOnInvalidEdit(t *testing.T) {
 		if _, err := l.breaker.Admit(s3api.ActionRead, "", 0); err == nil {
 			t.Fatal("the last good limit is no longer in force")
 		}
-		if got := metricValue(t, m, "test_s3_config_reloads_total", map[string]string{"result": "failure"}); got != float64(i+1) {
+		if got := metricValue(t, m, "test_s3_config_reloads_total", map[string]string{"file": "circuit_breaker", "result": "failure"}); got != float64(i+1) {
 			t.Errorf("failed reloads = %v, want %d", got, i+1)
 		}
 	}

@@ -37,6 +37,12 @@ const (
 	ScopeUpload = "upload" // the upload queue (type "wait": -concurrentUploadMaxWait)
 )
 
+// Configuration files, the "file" label of the config load metrics.
+const (
+	FileCircuitBreaker = "circuit_breaker" // the circuit-breaker file (-circuitBreaker)
+	FileIdentities     = "identities"      // the identities file (-config)
+)
+
 // Metrics is the set of s3limit's collectors and the registry that holds
 // them. The zero value is not usable; call New. A nil *Metrics is valid
 // and records nothing, so callers need not check. All methods are safe for
@@ -53,8 +59,8 @@ type Metrics struct {
 	shapedB    *prometheus.CounterVec   // action, scope
 	shapedWait *prometheus.CounterVec   // action, scope
 	limitWait  *prometheus.HistogramVec // scope
-	reloadOK   prometheus.Counter
-	reloadFail prometheus.Counter
+	reloads    *prometheus.CounterVec   // file, result
+	loadOK     *prometheus.GaugeVec     // file
 
 	buckets bucketLabels
 	status  [600]string // status code -> label, precomputed for 100..599
@@ -129,17 +135,23 @@ func New(namespace string) *Metrics {
 		Help:    "Time requests waited for room under a count or bytes limit of a section with a wait, by scope (admitted or not).",
 		Buckets: durations,
 	}, []string{"scope"})
-	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "s3", Name: "config_reloads_total",
-		Help: "Circuit-breaker configuration loads by result (success, failure).",
-	}, []string{"result"})
-	m.reloadOK = reloads.WithLabelValues("success")
-	m.reloadFail = reloads.WithLabelValues("failure")
+		Help: "Loads of a configuration file (circuit_breaker, identities) by result (success, failure).",
+	}, []string{"file", "result"})
+	for _, f := range []string{FileCircuitBreaker, FileIdentities} {
+		m.reloads.WithLabelValues(f, "success")
+		m.reloads.WithLabelValues(f, "failure")
+	}
+	m.loadOK = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Subsystem: "s3", Name: "config_last_load_success",
+		Help: "1 when the last load of a configuration file (circuit_breaker, identities) succeeded, 0 when the file was rejected and the last good configuration stays in force.",
+	}, []string{"file"})
 
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.uploadWait, m.throttled, m.shadowed, m.shapedB, m.shapedWait, m.limitWait, reloads,
+		m.requests, m.duration, m.uploadWait, m.throttled, m.shadowed, m.shapedB, m.shapedWait, m.limitWait, m.reloads, m.loadOK,
 		newStateCollector(m),
 	)
 	return m
@@ -241,16 +253,21 @@ func (m *Metrics) ObserveUploadWait(d time.Duration) {
 	m.uploadWait.Observe(d.Seconds())
 }
 
-// ConfigReload counts one attempt to load the circuit-breaker
-// configuration, by its result.
-func (m *Metrics) ConfigReload(ok bool) {
+// ConfigLoad records one attempt to load a configuration file
+// (FileCircuitBreaker, FileIdentities): it counts it in
+// config_reloads_total{file,result} and sets
+// config_last_load_success{file} to 1 or 0. The gauge appears with the
+// first load, so a server without the file has no series for it.
+func (m *Metrics) ConfigLoad(file string, ok bool) {
 	if m == nil {
 		return
 	}
 	if ok {
-		m.reloadOK.Inc()
+		m.reloads.WithLabelValues(file, "success").Inc()
+		m.loadOK.WithLabelValues(file).Set(1)
 	} else {
-		m.reloadFail.Inc()
+		m.reloads.WithLabelValues(file, "failure").Inc()
+		m.loadOK.WithLabelValues(file).Set(0)
 	}
 }
 

@@ -77,8 +77,8 @@ func TestDefaultNamespaceAndRuntimeCollectors(t *testing.T) {
 		"s3limit_s3_inflight_upload_count 0",
 		"s3limit_s3_inflight_upload_bytes 0",
 		"s3limit_s3_upload_waiting 0",
-		`s3limit_s3_config_reloads_total{result="failure"} 0`,
-		`s3limit_s3_config_reloads_total{result="success"} 0`,
+		`s3limit_s3_config_reloads_total{file="circuit_breaker",result="failure"} 0`,
+		`s3limit_s3_config_reloads_total{file="identities",result="success"} 0`,
 		"go_goroutines",
 		"process_cpu_seconds_total",
 	} {
@@ -132,11 +132,32 @@ func TestEventMetrics(t *testing.T) {
 	if got := testutil.ToFloat64(m.throttled.WithLabelValues("Write", "bucket", "count")); got != 2 {
 		t.Errorf("throttled = %v, want 2", got)
 	}
-	m.ConfigReload(true)
-	m.ConfigReload(false)
-	m.ConfigReload(false)
-	if ok, fail := testutil.ToFloat64(m.reloadOK), testutil.ToFloat64(m.reloadFail); ok != 1 || fail != 2 {
-		t.Errorf("reloads success=%v failure=%v, want 1 and 2", ok, fail)
+	if n := testutil.CollectAndCount(m.loadOK); n != 0 {
+		t.Errorf("%d last-load gauges before any load, want 0 (no file, no series)", n)
+	}
+	m.ConfigLoad(FileCircuitBreaker, true)
+	m.ConfigLoad(FileCircuitBreaker, false)
+	m.ConfigLoad(FileIdentities, true)
+	m.ConfigLoad(FileCircuitBreaker, false)
+	wantLoads := `
+# HELP t_s3_config_last_load_success 1 when the last load of a configuration file (circuit_breaker, identities) succeeded, 0 when the file was rejected and the last good configuration stays in force.
+# TYPE t_s3_config_last_load_success gauge
+t_s3_config_last_load_success{file="circuit_breaker"} 0
+t_s3_config_last_load_success{file="identities"} 1
+# HELP t_s3_config_reloads_total Loads of a configuration file (circuit_breaker, identities) by result (success, failure).
+# TYPE t_s3_config_reloads_total counter
+t_s3_config_reloads_total{file="circuit_breaker",result="failure"} 2
+t_s3_config_reloads_total{file="circuit_breaker",result="success"} 1
+t_s3_config_reloads_total{file="identities",result="failure"} 0
+t_s3_config_reloads_total{file="identities",result="success"} 1
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(wantLoads),
+		"t_s3_config_last_load_success", "t_s3_config_reloads_total"); err != nil {
+		t.Error(err)
+	}
+	m.ConfigLoad(FileCircuitBreaker, true)
+	if got := testutil.ToFloat64(m.loadOK.WithLabelValues(FileCircuitBreaker)); got != 1 {
+		t.Errorf("last load success after a good load = %v, want 1", got)
 	}
 	m.ObserveUploadWait(0)
 	m.ObserveUploadWait(3 * time.Second)
@@ -205,7 +226,7 @@ func TestNilMetricsRecordsNothing(t *testing.T) {
 	var m *Metrics
 	m.ObserveRequest("Read", "b", 200, time.Second)
 	m.ObserveUploadWait(time.Second)
-	m.ConfigReload(true)
+	m.ConfigLoad(FileCircuitBreaker, true)
 	m.SetSource(&fakeSource{})
 	if m.Throttled("Read", ScopeGlobal, "count") != nil || m.Registry() != nil || m.Namespace() != "" {
 		t.Fatal("nil Metrics returned something")
