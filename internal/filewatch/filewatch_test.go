@@ -54,6 +54,17 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
+// replace writes content to path atomically (temporary file + rename), so
+// a call never sees a half-written version.
+func replace(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	write(t, tmp, content)
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestWatchSeesEveryKindOfChange(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cfg.json")
@@ -64,11 +75,7 @@ func TestWatchSeesEveryKindOfChange(t *testing.T) {
 	}
 
 	// Renamed over the file, as atomic writers do.
-	tmp := filepath.Join(dir, ".cfg.tmp")
-	write(t, tmp, "v2")
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	replace(t, path, "v2")
 	if got := next(t, seen); got != "v2" {
 		t.Fatalf("after rename: %q, want v2", got)
 	}
@@ -104,7 +111,7 @@ func TestWatchIgnoresOtherFiles(t *testing.T) {
 	write(t, filepath.Join(dir, "cfg.json.bak"), "not me")
 	// Had the other files' events started the delay, a call would have
 	// read "old" before this write.
-	write(t, path, "new")
+	replace(t, path, "new")
 	if got := next(t, seen); got != "new" {
 		t.Fatalf("first call after other files changed saw %q, want new", got)
 	}
@@ -113,14 +120,14 @@ func TestWatchIgnoresOtherFiles(t *testing.T) {
 func TestWatchCoalescesABurst(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cfg.json")
-	seen := watchFile(t, path, 300*time.Millisecond)
+	seen := watchFile(t, path, time.Second)
 	if got := next(t, seen); got != "<missing>" {
 		t.Fatalf("first call saw %q", got)
 	}
-	// Writes far closer together than the delay: one call, after the
+	// Versions far closer together than the delay: one call, after the
 	// last of them.
 	for i := range 10 {
-		write(t, path, strings.Repeat("v", i+1))
+		replace(t, path, strings.Repeat("v", i+1))
 	}
 	if got := next(t, seen); got != "vvvvvvvvvv" {
 		t.Fatalf("call after the burst saw %q, want the last version", got)
