@@ -16,9 +16,13 @@ import (
 // unsigned requests are denied. It needs no credentials.
 const AnonymousIdentity = "anonymous"
 
-// ParseIdentityConfig parses and validates an identities file. Fields this
-// server does not use (SeaweedFS's "accounts", an identity's "account")
-// are ignored so that an existing s3.json works unchanged.
+// ParseIdentityConfig parses and validates an identities file. An unknown
+// field is an error naming it (a misspelt "action" would otherwise leave
+// an identity with no permissions). SeaweedFS's other fields are accepted
+// so that an existing s3.json works unchanged: "accounts" and an
+// identity's "account" are ignored, and the fields of features this
+// server lacks ("disabled", a credential's "status", service accounts,
+// policies) are accepted while they hold their "off" value.
 //
 // Validation errors name the field, e.g.
 // `identities[1].actions[0]: unknown action "Reed"`. Rules: every
@@ -35,6 +39,9 @@ func ParseIdentityConfig(data []byte) (*IdentityConfig, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("s3api: identities: unexpected data after the JSON document")
+	}
+	if err := checkIdentityFields(data); err != nil {
+		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -1,9 +1,11 @@
 package s3api
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -66,6 +68,26 @@ func TestParseIdentityConfigErrors(t *testing.T) {
 			"not a valid bucket name"},
 		{"bad character", `{"identities": [{"name": "x", "credentials": [{"accessKey": "a", "secretKey": "b"}], "actions": ["Read:a b"]}]}`,
 			"bucket name character"},
+		{"action for actions", `{"identities": [{"name": "x", "credentials": [{"accessKey": "a", "secretKey": "b"}], "action": ["Read"]}]}`,
+			`identities[0].action: unknown field; did you mean "actions"?`},
+		{"capitalised field", `{"identities": [{"Name": "x", "credentials": [{"accessKey": "a", "secretKey": "b"}]}]}`,
+			`identities[0].Name: unknown field; did you mean "name"?`},
+		{"snake case key", `{"identities": [{"name": "x", "credentials": [{"access_key": "a", "secretKey": "b"}]}]}`,
+			`identities[0].credentials[0].access_key: unknown field; did you mean "accessKey"?`},
+		{"secret for secretKey", `{"identities": [{"name": "x", "credentials": [{"accessKey": "a", "secret": "b"}]}]}`,
+			`identities[0].credentials[0].secret: unknown field; did you mean "secretKey"?`},
+		{"misspelt top level", `{"identites": []}`, `identites: unknown field; did you mean "identities"?`},
+		{"unrelated field", `{"identities": [{"name": "x", "credentials": [{"accessKey": "a", "secretKey": "b"}], "quota": 5}]}`,
+			`identities[0].quota: unknown field (an identity has "name", "credentials", "actions")`},
+		{"second identity", `{"identities": [{"name": "anonymous"}, {"name": "x", "credentials": [{"accessKey": "a", "secretKey": "b"}], "actons": []}]}`,
+			`identities[1].actons: unknown field; did you mean "actions"?`},
+		{"disabled identity", `{"identities": [{"name": "x", "credentials": [{"accessKey": "a", "secretKey": "b"}], "disabled": true}]}`,
+			"identities[0].disabled: disabled identities are not supported"},
+		{"inactive key", `{"identities": [{"name": "x", "credentials": [{"accessKey": "a", "secretKey": "b", "status": "Inactive"}]}]}`,
+			"identities[0].credentials[0].status: inactive keys are not supported"},
+		{"service accounts", `{"identities": [], "serviceAccounts": [{"id": "sa-1"}]}`, "serviceAccounts: service accounts are not supported"},
+		{"policy names", `{"identities": [{"name": "x", "credentials": [{"accessKey": "a", "secretKey": "b"}], "policyNames": ["p"]}]}`,
+			"identities[0].policyNames: IAM policies are not supported"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +103,95 @@ func TestParseIdentityConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seaweedWritten is an s3.json as `weed shell` writes it: every field of
+// SeaweedFS's schema, set or not.
+const seaweedWritten = `{
+  "identities": [
+    {"name": "admin", "credentials": [{"accessKey": "AKADMIN", "secretKey": "SKADMIN", "status": "Active"}],
+     "actions": ["Admin", "Read"], "account": null, "disabled": false, "serviceAccountIds": [], "policyNames": []},
+    {"name": "anonymous", "credentials": [], "actions": ["Read:public"],
+     "account": {"id": "anon", "displayName": "Anonymous", "emailAddress": ""}, "disabled": false,
+     "serviceAccountIds": [], "policyNames": []}
+  ],
+  "accounts": [{"id": "anon", "displayName": "Anonymous", "emailAddress": ""}],
+  "serviceAccounts": [],
+  "policies": []
+}`
+
+func TestParseIdentityConfigAcceptsSeaweedFSFields(t *testing.T) {
+	cfg, err := ParseIdentityConfig([]byte(seaweedWritten))
+	if err != nil {
+		t.Fatalf("ParseIdentityConfig: %v", err)
+	}
+	if len(cfg.Identities) != 2 || cfg.Identities[0].Credentials[0].AccessKey != "AKADMIN" || cfg.Identities[1].Actions[0] != "Read:public" {
+		t.Fatalf("parsed %+v", cfg)
+	}
+	// The same errors for the same file, whatever the map order.
+	bad := `{"identities": [{"name": "x", "credentials": [{"accessKey": "a", "secretKey": "b"}], "zeta": 1, "alpha": 2, "mid": 3}]}`
+	for range 20 {
+		if _, err := ParseIdentityConfig([]byte(bad)); err == nil || !strings.Contains(err.Error(), "identities[0].alpha:") {
+			t.Fatalf("error %v, want the first unknown field in name order", err)
+		}
+	}
+}
+
+func TestNearestField(t *testing.T) {
+	known := identityFileFields["a credential"]
+	for name, want := range map[string]string{
+		"accesskey": "accessKey", "ACCESS-KEY": "accessKey", "acessKey": "accessKey", "secret": "secretKey",
+		"stat": "status", "token": "", "x": "", strings.Repeat("a", 200): "",
+	} {
+		if got := nearestField(name, known); got != want {
+			t.Errorf("nearestField(%.20q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// FuzzParseIdentityConfig: no input panics, and what is accepted is a
+// valid configuration that survives a round trip through JSON.
+func FuzzParseIdentityConfig(f *testing.F) {
+	for _, s := range []string{seaweedStyleConfig, seaweedWritten, `{"identities": [{"name": "x", "action": []}]}`,
+		`{"identities": [{"name": "x", "credentials": [{"accessKey": "a", "secretKey": "b", "status": "Inactive"}]}]}`,
+		`{"identities": null, "accounts": {"x": [1, 2]}}`, `[]`, `{"identities": [1, "x", null]}`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseIdentityConfig(data)
+		if err != nil {
+			if cfg != nil {
+				t.Fatal("a config and an error")
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("accepted an invalid config: %v", err)
+		}
+		out, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseIdentityConfig(out)
+		if err != nil {
+			t.Fatalf("round trip of %s rejected: %v", out, err)
+		}
+		if !reflect.DeepEqual(normalise(cfg), normalise(again)) {
+			t.Fatalf("round trip changed %+v into %+v", cfg, again)
+		}
+	})
+}
+
+// normalise makes nil and empty lists compare equal.
+func normalise(cfg *IdentityConfig) *IdentityConfig {
+	out := &IdentityConfig{}
+	for _, id := range cfg.Identities {
+		n := Identity{Name: id.Name}
+		n.Credentials = append(n.Credentials, id.Credentials...)
+		n.Actions = append(n.Actions, id.Actions...)
+		out.Identities = append(out.Identities, n)
+	}
+	return out
 }
 
 func TestLoadIdentityFile(t *testing.T) {
