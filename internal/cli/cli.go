@@ -52,6 +52,7 @@ func commands() map[string]command {
 		"serve":   {"run the S3 server (embedded store, or a gateway with -upstream)", runServe},
 		"shell":   {"edit circuit-breaker limits of a running server or a config file", runShell},
 		"cp":      {"copy files to, from or between S3 locations under a bandwidth cap", runCp},
+		"check":   {"validate identities and circuit-breaker files as serve reads them (exit 2 when invalid)", runCheck},
 	}
 }
 

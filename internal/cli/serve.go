@@ -49,13 +49,13 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.bind, "ip.bind", "127.0.0.1", "IP address to listen on")
 	fs.IntVar(&f.port, "port", 8333, "S3 API port")
-	fs.StringVar(&f.dir, "dir", "./data", "data directory of the embedded store")
-	fs.StringVar(&f.config, "config", "", "identities JSON file (SeaweedFS s3.json shape); default: S3LIMIT_ACCESS_KEY/S3LIMIT_SECRET_KEY or generated credentials")
+	fs.StringVar(&f.dir, "dir", "./data", "data directory, in both modes: generated credentials, the circuit breaker file and its last good copy, and the embedded store's objects")
+	fs.StringVar(&f.config, "config", "", "identities JSON file (SeaweedFS s3.json shape), reloaded on change and on SIGHUP; default: S3LIMIT_ACCESS_KEY/S3LIMIT_SECRET_KEY or generated credentials")
 	fs.StringVar(&f.domainName, "domainName", "", "domain for virtual-hosted-style buckets (<bucket>.<domainName>)")
 	fs.Int64Var(&f.uploadLimitMB, "concurrentUploadLimitMB", 128, "limit total concurrent upload size in MiB; uploads beyond it wait (0 = unlimited)")
 	fs.Int64Var(&f.fileUploadLimit, "concurrentFileUploadLimit", 0, "limit number of concurrent uploads; uploads beyond it wait (0 = unlimited)")
 	fs.DurationVar(&f.uploadMaxWait, "concurrentUploadMaxWait", 0, "answer SlowDown to an upload that waited this long (0 = wait as long as the client does)")
-	fs.StringVar(&f.circuitBreaker, "circuitBreaker", "", "circuit breaker JSON file, watched for changes (default <dir>/circuit_breaker.json)")
+	fs.StringVar(&f.circuitBreaker, "circuitBreaker", "", "circuit breaker JSON file, reloaded on change and on SIGHUP (default <dir>/circuit_breaker.json)")
 	fs.IntVar(&f.throttleStatus, "throttleStatus", http.StatusTooManyRequests, "HTTP status of circuit-breaker rejections: 429 or 503")
 	fs.IntVar(&f.metricsPort, "metricsPort", 0, "Prometheus metrics port (0 = off)")
 	fs.StringVar(&f.metricsIP, "metricsIp", "", "Prometheus metrics listen address (default: -ip.bind)")
@@ -69,7 +69,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.upstreamAccessKey, "upstreamAccessKey", "", "upstream access key (default $S3LIMIT_UPSTREAM_ACCESS_KEY)")
 	fs.StringVar(&f.upstreamSecret, "upstreamSecretKey", "", "upstream secret key (default $S3LIMIT_UPSTREAM_SECRET_KEY)")
 	fs.BoolVar(&f.upstreamVirtualHost, "upstreamVirtualHost", false, "address upstream buckets virtual-hosted style (<bucket>.<host>) instead of path style")
-	fs.DurationVar(&f.upstreamTimeout, "upstreamTimeout", 0, "how long to wait for the upstream's response headers after sending a request (0 = gateway default, negative = no limit)")
+	fs.DurationVar(&f.upstreamTimeout, "upstreamTimeout", gateway.DefaultResponseHeaderTimeout, "how long to wait for the upstream's response headers after sending a request (negative = no limit)")
 }
 
 func (f *serveFlags) validate() error {
@@ -168,7 +168,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			UploadMaxWait:              f.uploadMaxWait,
 			ThrottleStatus:             f.throttleStatus,
 			ConfigPath:                 cbPath,
+			LastGoodPath:               filepath.Join(f.dir, lastGoodFile),
 		},
+	}
+	if f.config != "" {
+		// Checked above for a clear usage error; the server reads the
+		// file itself, and again on each change.
+		cfg.Identities, cfg.IdentitiesFile = nil, f.config
 	}
 	if f.upstream != "" {
 		ak, sk := f.upstreamAccessKey, f.upstreamSecret
@@ -196,12 +202,23 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		cfg.Backend = gw
 	}
 	srv, err := server.New(cfg)
+	var cerr *limits.ConfigError
+	if errors.As(err, &cerr) {
+		// An invalid circuit-breaker file and no last good configuration:
+		// bad input, as `s3limit check` reports it.
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	return serveUntilDone(ctx, env, log, &f, srv)
 }
+
+// lastGoodFile is the name, inside the data directory, of the copy of the
+// last circuit-breaker configuration put in force, which a restart with an
+// invalid file starts with.
+const lastGoodFile = "circuit_breaker.last-good.json"
 
 func loadIdentities(env *Env, f *serveFlags) (*s3api.IdentityConfig, error) {
 	if f.config != "" {
@@ -252,14 +269,11 @@ func serveUntilDone(ctx context.Context, env *Env, log *slog.Logger, f *serveFla
 		listeners = append(listeners, mln)
 		log.Info("metrics listening", "addr", "http://"+mln.Addr().String()+"/metrics")
 	}
+	defer reloadOnHangup(srv, log)()
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	errc := make(chan error, len(servers)+1)
-	go func() {
-		if err := srv.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("circuit breaker watcher stopped", "err", err)
-		}
-	}()
+	go func() { _ = srv.Run(runCtx) }() // Run logs a watch it cannot set up
 	for i, s := range servers {
 		go func() { errc <- s.Serve(listeners[i]) }()
 	}

@@ -41,17 +41,25 @@ func (l *Limits) reload() {
 }
 
 // Reload re-reads the configuration file now, as Run does after a change
-// (the server calls it on SIGHUP). A file that is unchanged since it was
-// last read is left alone; changed reports whether a new configuration
-// was put in force. err is why the file, as it is now, is not in force
-// (FileError), whether or not that was reported before; nil when it is in
-// force or there is no ConfigPath.
+// (the server calls it on SIGHUP), and logs the outcome even when the file
+// did not change: an operator who asked wants an answer. changed reports
+// whether a new configuration was put in force. err is why the file, as
+// it is now, is not in force (FileError), whether or not that was
+// reported before; nil when it is in force or there is no ConfigPath.
 func (l *Limits) Reload() (changed bool, err error) {
 	if l.opts.ConfigPath == "" {
 		return false, nil
 	}
 	l.mu.Lock()
-	changed, _ = l.reloadLocked()
+	changed, err = l.reloadLocked()
 	l.mu.Unlock()
-	return changed, l.FileError()
+	if changed || err != nil {
+		return changed, err // logged by reloadLocked
+	}
+	if err := l.FileError(); err != nil {
+		l.log.Error("circuit breaker file unchanged and still rejected; keeping the last good one", "path", l.opts.ConfigPath, "err", err)
+		return false, err
+	}
+	l.log.Info("circuit breaker file unchanged; its configuration is in force", "path", l.opts.ConfigPath)
+	return false, nil
 }

@@ -52,15 +52,23 @@ func ParseIdentityConfig(data []byte) (*IdentityConfig, error) {
 // LoadIdentityFile reads and parses the identities file at path. Errors
 // name the file.
 func LoadIdentityFile(path string) (*IdentityConfig, error) {
-	data, err := os.ReadFile(path)
+	cfg, _, err := ReadIdentityFile(path)
+	return cfg, err
+}
+
+// ReadIdentityFile is LoadIdentityFile that also returns the bytes read,
+// for a caller that watches the file for changes. data is set when the
+// file could be read, even if it is invalid.
+func ReadIdentityFile(path string) (cfg *IdentityConfig, data []byte, err error) {
+	data, err = os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("s3api: identities: %w", err)
+		return nil, nil, fmt.Errorf("s3api: identities: %w", err)
 	}
-	cfg, err := ParseIdentityConfig(data)
+	cfg, err = ParseIdentityConfig(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, data, fmt.Errorf("%s: %w", path, err)
 	}
-	return cfg, nil
+	return cfg, data, nil
 }
 
 // Validate checks cfg with the rules of ParseIdentityConfig.

@@ -41,7 +41,7 @@ func TestCircuitBreakerReload(t *testing.T) {
 	createBucket(t, c, "live")
 	putObject(t, c, "live", "before", []byte("x"))
 	reloads := func(result string) float64 {
-		return scrape(t, s).value("s3limit_s3_config_reloads_total", "result", result)
+		return scrape(t, s).value("s3limit_s3_config_reloads_total", "file", "circuit_breaker", "result", result)
 	}
 	putErr := func() error {
 		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("live"), Key: aws.String("probe"), Body: strings.NewReader("x")})

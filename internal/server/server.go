@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/s3limit/s3limit/internal/limits"
@@ -34,8 +35,16 @@ type Config struct {
 	// DomainName enables virtual-hosted-style buckets (<bucket>.<DomainName>).
 	// "" = path style only (path style always works).
 	DomainName string
-	// Identities are the credentials and permissions. Required.
+	// Identities are the credentials and permissions. Required unless
+	// IdentitiesFile is set.
 	Identities *s3api.IdentityConfig
+	// IdentitiesFile is the identities file (s3limit serve -config). When
+	// set, New reads the identities from it (Identities must be nil), Run
+	// follows its changes and Reload re-reads it: a valid new version
+	// applies to the requests that start after it, an invalid one is
+	// logged and the identities in force stay. "" = Identities never
+	// change.
+	IdentitiesFile string
 	// Limits configures the upload limiter and the circuit breaker.
 	// Metrics and Logger in it are filled in by New.
 	Limits limits.Options
@@ -70,7 +79,8 @@ const (
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
-	auth    *s3api.Authenticator
+	auth    atomic.Pointer[s3api.Authenticator] // swapped when the identities file changes
+	ids     *identityFile                       // nil without Config.IdentitiesFile
 	limits  *limits.Limits
 	metrics *metrics.Metrics
 	store   *store.Store // nil in gateway mode
@@ -81,8 +91,8 @@ type Server struct {
 
 // New builds the pipeline. It opens the embedded store when cfg.Backend is nil.
 func New(cfg Config) (*Server, error) {
-	if cfg.Identities == nil {
-		return nil, errors.New("server: no identities configured")
+	if (cfg.Identities == nil) == (cfg.IdentitiesFile == "") {
+		return nil, errors.New("server: configure either Identities or IdentitiesFile")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -99,12 +109,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MinTransferRate < 0 {
 		cfg.MinTransferRate = DefaultMinTransferRate
 	}
-	auth, err := s3api.NewAuthenticator(cfg.Identities, s3api.AuthOptions{Now: cfg.Now})
-	if err != nil {
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.metrics = metrics.New(cfg.MetricsNamespace)
+	if err := s.loadIdentities(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, auth: auth}
-	s.metrics = metrics.New(cfg.MetricsNamespace)
+	var err error
 	lopts := cfg.Limits
 	lopts.Metrics = s.metrics
 	lopts.Logger = cfg.Logger
@@ -135,8 +145,10 @@ func (s *Server) Limits() *limits.Limits { return s.limits }
 // Metrics returns the server's metrics.
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
-// Run watches the circuit-breaker file until ctx is done.
-func (s *Server) Run(ctx context.Context) error { return s.limits.Run(ctx) }
+// Run follows the circuit-breaker file and, with Config.IdentitiesFile,
+// the identities file until ctx is done, then returns nil (see
+// runWatches).
+func (s *Server) Run(ctx context.Context) error { return s.runWatches(ctx) }
 
 // Close releases the embedded store.
 func (s *Server) Close() error {
@@ -211,7 +223,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ci.RequestID = info.RequestID
 	*info = *ci
-	if info.Identity, err = s.auth.Authenticate(r); err != nil {
+	if info.Identity, err = s.auth.Load().Authenticate(r); err != nil {
 		s3api.WriteError(rw, r, err)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +40,30 @@ type AdminBackend struct {
 	Client *http.Client
 	// Now is the signing clock; nil means time.Now.
 	Now func() time.Time
+
+	// warning is what the last Load learnt about the server's file
+	// (FileWarning); nil when it is in force.
+	warning atomic.Pointer[string]
+}
+
+// FileWarner is a Backend that can tell, after Load, that the
+// configuration in force is not what the file on the server holds.
+type FileWarner interface {
+	// FileWarning describes the difference found by the last Load, or
+	// returns "" when there is none.
+	FileWarning() string
+}
+
+var _ FileWarner = (*AdminBackend)(nil)
+
+// FileWarning reports a circuit-breaker file the server rejected, as the
+// last Load found it: the configuration shown is then the last good one,
+// which the server keeps in force, not the file on its disk.
+func (a *AdminBackend) FileWarning() string {
+	if p := a.warning.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 var _ Backend = (*AdminBackend)(nil)
@@ -168,6 +193,13 @@ func (a *AdminBackend) do(ctx context.Context, method string, body []byte, ifMat
 	cfg, err := limits.ParseConfig(data)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s %s: the server sent an unusable configuration: %w", method, req.URL, err)
+	}
+	if resp.Header.Get(limits.HeaderFileStatus) == limits.FileRejected {
+		w := "the server rejected its circuit breaker file; the configuration in force is the last good one, not the file: " +
+			oneLine(resp.Header.Get(limits.HeaderFileError))
+		a.warning.Store(&w)
+	} else {
+		a.warning.Store(nil)
 	}
 	return cfg, resp.Header.Get("ETag"), nil
 }

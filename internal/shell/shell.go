@@ -158,6 +158,9 @@ func (s *Shell) circuitBreaker(ctx context.Context, op *CircuitBreakerOp, intera
 				// -c without -apply must not look like it changed limits.
 				io.WriteString(s.Stderr, "(not saved: add -apply to save this configuration)\n")
 			}
+			if fw, ok := s.Backend.(FileWarner); ok && fw.FileWarning() != "" {
+				fmt.Fprintf(s.Stderr, "warning: %s\n", fw.FileWarning())
+			}
 			return nil
 		}
 		saved, _, err := s.Backend.Save(ctx, next, version)

@@ -44,6 +44,9 @@ type Options struct {
 	Dir string
 	// Identities replaces the default admin + reader identities.
 	Identities *s3api.IdentityConfig
+	// IdentitiesFile, when set, is the identities file the server reads
+	// and follows (server.Config.IdentitiesFile) instead of Identities.
+	IdentitiesFile string
 	// MetricsNamespace; "" = "s3limit".
 	MetricsNamespace string
 	// Log receives the server log; nil = discarded.
@@ -91,7 +94,7 @@ func Start(t testing.TB, opts Options) *Server {
 		dir = t.TempDir()
 	}
 	ids := opts.Identities
-	if ids == nil {
+	if ids == nil && opts.IdentitiesFile == "" {
 		ids = DefaultIdentities()
 	}
 	lopts := opts.Limits
@@ -114,6 +117,7 @@ func Start(t testing.TB, opts Options) *Server {
 		IdleTimeout:      opts.IdleTimeout,
 		MinTransferRate:  opts.MinTransferRate,
 		Identities:       ids,
+		IdentitiesFile:   opts.IdentitiesFile,
 		Limits:           lopts,
 		MetricsNamespace: opts.MetricsNamespace,
 		Backend:          opts.Backend,
