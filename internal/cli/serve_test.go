@@ -153,3 +153,19 @@ func TestServeGeneratesCredentialsOnceAndShutsDownCleanly(t *testing.T) {
 		t.Errorf("after restart the bucket list is %+v, want [first]", out.Buckets)
 	}
 }
+
+func TestServeHelpDescribesDirAndUpstreamTimeout(t *testing.T) {
+	code, _, stderr := runCLI(t, "", nil, "serve", "-h")
+	if code != ExitOK {
+		t.Fatalf("serve -h exit %d", code)
+	}
+	for _, want := range []string{
+		"data directory, in both modes", // gateway mode keeps credentials and limits there too
+		"(default 2m0s)",                // -upstreamTimeout
+		"reloaded on change and on SIGHUP",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("serve -h lacks %q:\n%s", want, stderr)
+		}
+	}
+}

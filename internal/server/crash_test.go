@@ -72,13 +72,33 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startProcess runs the binary on dir and waits until it answers S3
-// requests.
-func startProcess(t *testing.T, bin, dir string) *serverProcess {
+// startProcess runs the binary on dir, with args after the defaults
+// (a flag given again overrides its default, e.g. -quiet=false), and waits
+// until it answers S3 requests.
+func startProcess(t *testing.T, bin, dir string, args ...string) *serverProcess {
+	t.Helper()
+	p := launchProcess(t, bin, dir, args...)
+	c := p.client()
+	testkit.Eventually(t, 15*time.Second, func() string {
+		select {
+		case <-p.exited:
+			t.Fatalf("s3limit serve exited: %v\n%s", p.err, p.out)
+		default:
+		}
+		if _, err := c.ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
+			return "server not answering: " + err.Error()
+		}
+		return ""
+	})
+	return p
+}
+
+// launchProcess starts the binary as startProcess does, without waiting.
+func launchProcess(t *testing.T, bin, dir string, args ...string) *serverProcess {
 	t.Helper()
 	port := freePort(t)
 	p := &serverProcess{
-		cmd:    exec.Command(bin, "serve", "-ip.bind", "127.0.0.1", "-port", strconv.Itoa(port), "-dir", dir, "-quiet"),
+		cmd:    exec.Command(bin, append([]string{"serve", "-ip.bind", "127.0.0.1", "-port", strconv.Itoa(port), "-dir", dir, "-quiet"}, args...)...),
 		url:    "http://127.0.0.1:" + strconv.Itoa(port),
 		out:    &testkit.SyncBuffer{},
 		exited: make(chan struct{}),
@@ -95,18 +115,6 @@ func startProcess(t *testing.T, bin, dir string) *serverProcess {
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
 		<-p.exited
-	})
-	c := p.client()
-	testkit.Eventually(t, 15*time.Second, func() string {
-		select {
-		case <-p.exited:
-			t.Fatalf("s3limit serve exited: %v\n%s", p.err, p.out)
-		default:
-		}
-		if _, err := c.ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
-			return "server not answering: " + err.Error()
-		}
-		return ""
 	})
 	return p
 }

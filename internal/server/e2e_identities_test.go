@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,25 +15,8 @@ import (
 	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/server"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
-
-// lockedBuffer is a log destination safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // identitiesWith returns the default identities plus a "writer" holding
 // the given keys, with Write and List on the bucket "ids".
@@ -56,7 +38,7 @@ func TestIdentitiesFileReloadsWithoutRestart(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s3.json")
 	writeRaw(t, path, identitiesWith("AKWRITER1"))
-	logs := &lockedBuffer{}
+	logs := &testkit.SyncBuffer{}
 	s, g := startGated(t, servertest.Options{IdentitiesFile: path, Log: logs})
 	ctx := context.Background()
 	createBucket(t, s.Client(), "ids")
@@ -83,7 +65,7 @@ func TestIdentitiesFileReloadsWithoutRestart(t *testing.T) {
 	held := goPut(ctx, s.ClientFor("AKWRITER1", "secret-of-AKWRITER1"), "ids", "hold/1", []byte("held"))
 	g.await(t)
 	writeRaw(t, path, identitiesWith("AKWRITER2"))
-	eventually(t, reloadWithin, func() string {
+	testkit.Eventually(t, reloadWithin, func() string {
 		if err := put("AKWRITER2"); err != nil {
 			return "new key after the edit: " + err.Error()
 		}
@@ -100,7 +82,7 @@ func TestIdentitiesFileReloadsWithoutRestart(t *testing.T) {
 	// An invalid edit changes nothing and says why.
 	failBefore := loads("failure")
 	writeRaw(t, path, []byte(strings.Replace(string(identitiesWith("AKWRITER3")), `"actions"`, `"action"`, 1)))
-	eventually(t, reloadWithin, func() string {
+	testkit.Eventually(t, reloadWithin, func() string {
 		if loads("failure") <= failBefore {
 			return "no failed load counted after an invalid edit"
 		}
