@@ -31,9 +31,6 @@ type identityFile struct {
 
 	mu  sync.Mutex        // serialises reloads; guards sum
 	sum [sha256.Size]byte // of the bytes last read, valid or not; zero after a read error
-
-	// reloaded, when set (tests), is told the result of each reload.
-	reloaded func(changed bool, err error)
 }
 
 // loadIdentities puts the first identities in force: Config.Identities,
@@ -85,12 +82,7 @@ func (f *identityFile) load() error {
 // in force stay. With report, an unchanged file is logged too (SIGHUP).
 func (f *identityFile) reload(report bool) (changed bool, err error) {
 	f.mu.Lock()
-	defer func() {
-		f.mu.Unlock()
-		if f.reloaded != nil {
-			f.reloaded(changed, err)
-		}
-	}()
+	defer f.mu.Unlock()
 	cfg, data, err := s3api.ReadIdentityFile(f.path)
 	sum := [sha256.Size]byte{}
 	if data != nil {
