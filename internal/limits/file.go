@@ -94,6 +94,7 @@ func (l *Limits) loadAtStart() error {
 	v, err := readVersion(path)
 	if err == nil && v.err == nil {
 		l.fileSum, l.fileKnown = v.sum, true
+		_, _ = l.readLastGood() // learns its sum: an unchanged copy is not rewritten
 		l.inForceLocked(v.cfg, nil)
 		return nil
 	}

@@ -343,3 +343,35 @@ func TestCheckConfigFile(t *testing.T) {
 		t.Fatalf("CheckConfigFile(good) = %+v, %v", cfg, err)
 	}
 }
+
+func TestRestartDoesNotRewriteAnUnchangedLastGood(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "circuit_breaker.json"), goodDoc)
+	lastGood := filepath.Join(dir, "circuit_breaker.last-good.json")
+	if _, err := start(t, dir); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(lastGood)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := start(t, dir); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(lastGood)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An atomic write renames a new file over the old one.
+	if !os.SameFile(before, after) {
+		t.Error("a restart with the same configuration rewrote the last good copy")
+	}
+	// A different configuration is written.
+	writeFile(t, filepath.Join(dir, "circuit_breaker.json"), `{}`)
+	if _, err := start(t, dir); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(lastGood); string(data) != "{}\n" {
+		t.Errorf("last good after a restart with a new file: %q", data)
+	}
+}

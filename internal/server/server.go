@@ -74,8 +74,8 @@ const (
 )
 
 // Server is the S3 endpoint. Create it with New; serve Handler() with an
-// http.Server (see NewHTTPServer); call Run to watch the limits file and
-// Close when done.
+// http.Server (see NewHTTPServer); call Run to follow the configuration
+// files and Close when done.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
