@@ -12,6 +12,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/metrics"
 	"github.com/s3limit/s3limit/internal/s3api"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 const (
@@ -24,14 +25,14 @@ const (
 type instance struct {
 	l    *Limits
 	m    *metrics.Metrics
-	logs *syncBuffer
+	logs *testkit.SyncBuffer
 }
 
 // start runs New as `s3limit serve` does: the file and its last good copy
 // in dir.
 func start(t *testing.T, dir string) (*instance, error) {
 	t.Helper()
-	in := &instance{m: metrics.New("test"), logs: &syncBuffer{}}
+	in := &instance{m: metrics.New("test"), logs: &testkit.SyncBuffer{}}
 	var err error
 	in.l, err = New(Options{
 		ConfigPath:   filepath.Join(dir, "circuit_breaker.json"),

@@ -49,8 +49,13 @@ func TestShellWarnsWhenTheServerRejectedItsFile(t *testing.T) {
 		if !strings.Contains(stdout, `"Read:count": 5`) {
 			t.Errorf("%s: printed %q, want the configuration in force", cmd, stdout)
 		}
-		if !strings.HasPrefix(stderr, "warning: ") || strings.Count(stderr, "\n") != 1 ||
-			!strings.Contains(stderr, srv.ConfigPath) || !strings.Contains(stderr, `global.actions."Read:count"`) {
+		var warnings []string
+		for _, line := range strings.Split(stderr, "\n") {
+			if strings.HasPrefix(line, "warning: ") {
+				warnings = append(warnings, line)
+			}
+		}
+		if len(warnings) != 1 || !strings.Contains(warnings[0], srv.ConfigPath) || !strings.Contains(warnings[0], `global.actions."Read:count"`) {
 			t.Errorf("%s: stderr %q, want one warning line naming the file and the field", cmd, stderr)
 		}
 	}
