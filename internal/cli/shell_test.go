@@ -267,7 +267,7 @@ func TestShellServerCredentials(t *testing.T) {
 	if _, err := srv.Client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("abc")}); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", cmd)
+	code, _, stderr = runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", cmd)
 	if code != ExitOK || stderr != "" {
 		t.Fatalf("admin via environment: exit %d, stderr %q", code, stderr)
 	}
@@ -279,7 +279,7 @@ func TestShellServerCredentials(t *testing.T) {
 	if cfg, _ := srv.Limits().Config(); cfg.Buckets["nosuch"] == nil {
 		t.Fatal("the limits of a missing bucket were not applied")
 	}
-	code, stdout, stderr = runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker -buckets nosuch -delete -apply")
+	code, _, stderr = runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker -buckets nosuch -delete -apply")
 	if code != ExitOK || stderr != "" {
 		t.Fatalf("deleting the missing bucket's section: exit %d, stderr %q", code, stderr)
 	}
@@ -288,7 +288,7 @@ func TestShellServerCredentials(t *testing.T) {
 	if code != ExitOK || !strings.Contains(stderr, "not saved: add -apply") {
 		t.Fatalf("-c without -apply: exit %d, stderr %q", code, stderr)
 	}
-	code, stdout, stderr = runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker")
+	code, stdout, stderr := runCLI(t, "", adminEnv, "shell", "-server", srv.URL, "-c", "s3.circuitBreaker")
 	if code != ExitOK || stderr != "" {
 		t.Fatalf("viewing: exit %d, stderr %q", code, stderr)
 	}
