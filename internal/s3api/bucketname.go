@@ -8,6 +8,15 @@ const AdminPrefix = "/_s3limit/"
 // AdminCircuitBreakerPath is the admin API's circuit-breaker resource.
 const AdminCircuitBreakerPath = AdminPrefix + "circuit-breaker"
 
+// The health probes for load balancers and orchestrators: GET or HEAD,
+// unauthenticated, path style only. Live answers 200 while the process
+// serves HTTP; ready answers 200 while the server accepts work and 503
+// otherwise (draining for shutdown, upstream store not answering).
+const (
+	HealthLivePath  = AdminPrefix + "health/live"
+	HealthReadyPath = AdminPrefix + "health/ready"
+)
+
 // ValidBucketName reports whether name follows the S3 rules for creating a
 // bucket: 3 to 63 characters of lowercase letters, digits, '.' and '-',
 // starting and ending with a letter or digit, without two adjacent periods,

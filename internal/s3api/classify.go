@@ -24,8 +24,10 @@ const MaxKeyLength = 1024
 // once; it keeps "//", a decoded "%2F" and any other byte sequence the
 // client sent, so a router in front of Classify must not clean the path.
 //
-// Paths under AdminPrefix on a path-style request are the admin API
-// (OpAdminCircuitBreaker, no bucket); its handler checks the rest of the
+// Paths under AdminPrefix on a path-style request are s3limit's own: the
+// health probes HealthLivePath and HealthReadyPath (OpHealthLive,
+// OpHealthReady; GET or HEAD), and otherwise the admin API
+// (OpAdminCircuitBreaker, no bucket), whose handler checks the rest of the
 // path.
 //
 // A query naming more than one sub-resource ("?tagging&policy") is
@@ -41,7 +43,18 @@ func Classify(r *http.Request, domainName string) (*Info, error) {
 		// The admin API exists only on path-style requests: on a
 		// virtual-hosted bucket, "_s3limit/..." is an ordinary key.
 		if _, vhost := virtualHostBucket(r.Host, domainName); !vhost {
-			info.Operation, info.Action = OpAdminCircuitBreaker, ActionAdmin
+			switch r.URL.Path {
+			case HealthLivePath:
+				info.Operation = OpHealthLive
+			case HealthReadyPath:
+				info.Operation = OpHealthReady
+			default:
+				info.Operation = OpAdminCircuitBreaker
+			}
+			if info.Operation != OpAdminCircuitBreaker && r.Method != http.MethodGet && r.Method != http.MethodHead {
+				return nil, methodNotAllowed(r.Method)
+			}
+			info.Action = info.Operation.Action()
 			return info, nil
 		}
 	}

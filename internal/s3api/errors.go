@@ -82,11 +82,22 @@ var (
 	ErrBadGateway                   = &Error{"BadGateway", http.StatusBadGateway, "The upstream store could not be reached.", 0}
 	ErrGatewayTimeout               = &Error{"GatewayTimeout", http.StatusGatewayTimeout, "The upstream store did not answer in time.", 0}
 
+	// ErrClientClosedRequest records a request whose client went away
+	// before it was answered. Nobody reads the response; the status (499,
+	// as nginx logs it) is for the access log and the metrics. Errors of
+	// writes to a client that left match it with errors.Is.
+	ErrClientClosedRequest = &Error{"ClientClosedRequest", StatusClientClosedRequest, "The client closed the connection before the request was answered.", 0}
+
 	// ErrSlowDown is the circuit breaker's answer to a count limit.
 	ErrSlowDown = &Error{"SlowDown", http.StatusTooManyRequests, "Please reduce your request rate.", 0}
 	// ErrRequestBytesExceed is the circuit breaker's answer to a bytes limit.
 	ErrRequestBytesExceed = &Error{"RequestBytesExceed", http.StatusTooManyRequests, "Too many bytes are in flight; please reduce your request rate.", 0}
 )
+
+// StatusClientClosedRequest is the status recorded for a request whose
+// client went away before the response was complete (nginx's 499). It
+// never reaches a client.
+const StatusClientClosedRequest = 499
 
 // errorResponse is the S3 XML error document.
 type errorResponse struct {
@@ -100,14 +111,19 @@ type errorResponse struct {
 // WriteError writes err as an S3 XML error. An error that is not an *Error
 // (checked with errors.As) becomes InternalError; its text is not sent to
 // the client. HEAD requests get the status and headers without a body, as
-// S3 does.
+// S3 does. The error is recorded in the request's Info (Info.Err) for the
+// access log.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = ErrInternalError
 	}
 	h := w.Header()
-	reqID := RequestID(r.Context())
+	var reqID string
+	if info := FromContext(r.Context()); info != nil {
+		info.Err = e
+		reqID = info.RequestID
+	}
 	if reqID != "" {
 		h.Set("x-amz-request-id", reqID)
 	}

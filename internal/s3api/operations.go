@@ -24,7 +24,9 @@ const (
 )
 
 // The operations. Names are exactly the AWS API names (Op.String); the
-// one exception is OpAdminCircuitBreaker, s3limit's own admin API.
+// exceptions are s3limit's own endpoints under AdminPrefix: the admin API
+// (OpAdminCircuitBreaker) and the health probes (OpHealthLive,
+// OpHealthReady).
 const (
 	OpUnknown Op = iota // not an S3 operation s3limit knows
 	OpListBuckets
@@ -121,6 +123,8 @@ const (
 	OpPutBucketIntelligentTieringConfiguration
 	OpDeleteBucketIntelligentTieringConfiguration
 	OpAdminCircuitBreaker
+	OpHealthLive
+	OpHealthReady
 	numOps
 )
 
@@ -138,8 +142,8 @@ type operation struct {
 // the words the circuit breaker and the identities file use:
 //
 //   - Read: GET/HEAD of an object and its sub-resources, ListParts,
-//     HeadBucket, and every bucket GET sub-resource (location, ACL, policy,
-//     versioning, ...).
+//     HeadBucket, every bucket GET sub-resource (location, ACL, policy,
+//     versioning, ...), and the health probes.
 //   - Write: object uploads and copies, part uploads, creating, completing
 //     and aborting multipart uploads, deleting objects, browser POST
 //     uploads, and object sub-resource writes (ACL, retention, legal hold,
@@ -253,20 +257,13 @@ var operations = [numOps]operation{
 	OpPutBucketIntelligentTieringConfiguration:    {name: "PutBucketIntelligentTieringConfiguration", action: ActionAdmin},
 	OpDeleteBucketIntelligentTieringConfiguration: {name: "DeleteBucketIntelligentTieringConfiguration", action: ActionAdmin},
 
-	// Operations returns the classification table: every operation name
-
-	// Classify can produce with its action. The slice is a fresh copy.
-
-	// ActionOf returns the action of the S3 operation op, or "" for a name
-
-	// that is not in the table.
-
-	// actionByName indexes operations by name. It is built once and never
-
-	// written afterwards.
-
 	// s3limit's admin API (path style only, under AdminPrefix).
 	OpAdminCircuitBreaker: {name: "AdminCircuitBreaker", action: ActionAdmin},
+	// The health probes (HealthLivePath, HealthReadyPath): reads of the
+	// server's state, answered before authentication and the limits, so
+	// no identity needs the action and no limit counts them.
+	OpHealthLive:  {name: "HealthLive", action: ActionRead},
+	OpHealthReady: {name: "HealthReady", action: ActionRead},
 }
 
 // String returns the operation's AWS API name, or "Unknown".

@@ -108,6 +108,8 @@ var operationRows = []struct {
 	{op: "ListBucketIntelligentTieringConfigurations", action: ActionRead, method: "GET", target: "/bucket?intelligent-tiering"},
 	{op: "PutBucketIntelligentTieringConfiguration", action: ActionAdmin, method: "PUT", target: "/bucket?intelligent-tiering"},
 	{op: "DeleteBucketIntelligentTieringConfiguration", action: ActionAdmin, method: "DELETE", target: "/bucket?intelligent-tiering"},
+	{op: "HealthLive", action: ActionRead, method: "GET", target: "/_s3limit/health/live"},
+	{op: "HealthReady", action: ActionRead, method: "GET", target: "/_s3limit/health/ready"},
 }
 
 func TestOperationsTable(t *testing.T) {

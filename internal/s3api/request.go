@@ -39,6 +39,12 @@ type Info struct {
 	// Unsigned requests carry the "anonymous" identity when the identities
 	// file has one (otherwise they are refused before this is set).
 	Identity *Identity
+
+	// Err is the S3 error the response carries, recorded by WriteError
+	// for the access log; nil for a success and for an answer passed on
+	// from an upstream store. Pointing at an error built ahead of time
+	// (a limit's refusal) costs no allocation.
+	Err *Error
 }
 
 type infoKey struct{}
