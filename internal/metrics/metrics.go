@@ -66,6 +66,7 @@ type Metrics struct {
 	status  [600]string // status code -> label, precomputed for 100..599
 
 	source atomic.Pointer[sourceBox]
+	server serverMetrics // build info, readiness, upstream (server.go)
 }
 
 type sourceBox struct{ s Source }
@@ -154,6 +155,7 @@ func New(namespace string) *Metrics {
 		m.requests, m.duration, m.uploadWait, m.throttled, m.shadowed, m.shapedB, m.shapedWait, m.limitWait, m.reloads, m.loadOK,
 		newStateCollector(m),
 	)
+	m.registerServer()
 	return m
 }
 
