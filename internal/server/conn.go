@@ -47,6 +47,15 @@ func (p peer) acked() (int64, bool) {
 	return st.acked, ok
 }
 
+// state returns what the kernel knows of the connection, or false when
+// it cannot tell.
+func (p peer) state() (tcpInfo, bool) {
+	if p.tcp == nil {
+		return tcpInfo{}, false
+	}
+	return tcpState(p.tcp)
+}
+
 // tcpInfo is the part of the kernel's TCP_INFO the server uses.
 type tcpInfo struct {
 	closed bool  // FIN or RST received (CLOSE_WAIT, LAST_ACK, CLOSE)

@@ -65,6 +65,13 @@ type Config struct {
 	// client must keep over each IdleTimeout it is waited on. 0 = none
 	// (only IdleTimeout applies); negative = DefaultMinTransferRate.
 	MinTransferRate int64
+	// AccessLog receives the access log: one line per request at level
+	// Info, health probes at Debug. nil = Logger; a logger with
+	// slog.DiscardHandler turns it off.
+	AccessLog *slog.Logger
+	// ProbeInterval is how often a Backend that is a Prober (the gateway)
+	// is probed for the readiness probe. 0 = DefaultProbeInterval.
+	ProbeInterval time.Duration
 }
 
 // Defaults of the transfer rule (progress.go).
@@ -87,6 +94,10 @@ type Server struct {
 	backend http.Handler
 	admin   http.Handler
 	inner   http.Handler // limits middleware around the backend
+
+	accessLog *slog.Logger
+	health    health      // readiness (health.go)
+	cutOff    atomic.Bool // shutdown is cutting off the requests in flight
 }
 
 // New builds the pipeline. It opens the embedded store when cfg.Backend is nil.
@@ -109,7 +120,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MinTransferRate < 0 {
 		cfg.MinTransferRate = DefaultMinTransferRate
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	if cfg.AccessLog == nil {
+		cfg.AccessLog = cfg.Logger
+	}
+	if cfg.ProbeInterval < 0 {
+		return nil, errors.New("server: negative ProbeInterval")
+	}
+	if cfg.ProbeInterval == 0 {
+		cfg.ProbeInterval = DefaultProbeInterval
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, accessLog: cfg.AccessLog}
 	s.metrics = metrics.New(cfg.MetricsNamespace)
 	if err := s.loadIdentities(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -136,6 +156,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.admin = s.limits.AdminHandler()
 	s.inner = s.limits.Middleware(s.backend)
+	s.health = health{interval: cfg.ProbeInterval, log: cfg.Logger, metrics: s.metrics}
+	s.health.prober, _ = s.backend.(Prober)
+	s.metrics.SetReadiness(func() bool { ok, _ := s.Ready(); return ok })
 	return s, nil
 }
 
@@ -146,9 +169,21 @@ func (s *Server) Limits() *limits.Limits { return s.limits }
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Run follows the circuit-breaker file and, with Config.IdentitiesFile,
-// the identities file until ctx is done, then returns nil (see
-// runWatches).
-func (s *Server) Run(ctx context.Context) error { return s.runWatches(ctx) }
+// the identities file (see runWatches), and in gateway mode probes the
+// store for the readiness probe, until ctx is done. The probing goes on
+// until then even when a watch fails.
+func (s *Server) Run(ctx context.Context) error {
+	probing := make(chan struct{})
+	go func() {
+		defer close(probing)
+		s.health.run(ctx)
+	}()
+	err := s.runWatches(ctx)
+	if ctx.Err() != nil {
+		<-probing
+	}
+	return err
+}
 
 // Close releases the embedded store.
 func (s *Server) Close() error {
@@ -173,7 +208,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rule := newProgressRule(ctl, s.cfg.IdleTimeout, s.cfg.MinTransferRate, acked)
 	defer rule.stop()
-	rw := &responseWriter{ResponseWriter: w, ctl: ctl, rule: rule}
+	rw := &responseWriter{ResponseWriter: w, ctl: ctl, rule: rule, peer: pr}
 	ctx := s3api.NewContext(r.Context(), info)
 	if pr.tcp != nil {
 		ctx = limits.WithClientGone(ctx, pr.gone)
@@ -190,6 +225,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// authorized is set once the caller may perform the request: only then
 	// does the bucket, which anyone can make up, become a metric label.
 	authorized := false
+	denied := "" // why authorization failed, for the access log
 	defer func() {
 		p := recover()
 		if p != nil && p != http.ErrAbortHandler {
@@ -207,7 +243,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// connection that way. The response said "Connection: close".
 			_ = ctl.SetReadDeadline(time.Now())
 		}
-		s.finish(r, rw, info, authorized, start)
+		s.finish(r, rw, info, outcome{authorized: authorized, aborted: p != nil, denied: denied}, start)
 		if p != nil {
 			// The response has begun: ending normally would pass a
 			// truncated body off as complete (a chunked response gets its
@@ -223,11 +259,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ci.RequestID = info.RequestID
 	*info = *ci
+	if info.Operation == s3api.OpHealthLive || info.Operation == s3api.OpHealthReady {
+		// Load balancers probe without credentials, and a probe must not
+		// wait behind the limits.
+		s.serveHealth(rw, r, info.Operation)
+		return
+	}
 	if info.Identity, err = s.auth.Load().Authenticate(r); err != nil {
 		s3api.WriteError(rw, r, err)
 		return
 	}
 	if err := s3api.Authorize(info.Identity, info); err != nil {
+		denied = deniedReason(info, err)
 		s3api.WriteError(rw, r, err)
 		return
 	}
@@ -262,42 +305,4 @@ func (s *Server) sizeCopy(ctx context.Context, info *s3api.Info) {
 // source before the copy runs (the embedded store, the gateway).
 type CopySizer interface {
 	CopySourceSize(ctx context.Context, src s3api.CopySource) (int64, error)
-}
-
-// finish records metrics and the access log line. The bucket label is
-// left empty for requests that were not authorized, so that unsigned or
-// refused requests naming made-up buckets cannot use up the metrics'
-// bucket labels (metrics.MaxBucketLabels).
-func (s *Server) finish(r *http.Request, rw *responseWriter, info *s3api.Info, authorized bool, start time.Time) {
-	d := time.Since(start)
-	status := rw.status
-	if !rw.wroteHeader {
-		status = http.StatusOK
-	}
-	action := string(info.Action)
-	if action == "" {
-		action = "Unknown"
-	}
-	bucket := ""
-	if authorized {
-		bucket = info.Bucket
-	}
-	s.metrics.ObserveRequest(action, bucket, status, d)
-	if s.log.Enabled(r.Context(), slog.LevelInfo) {
-		user := "-"
-		if info.Identity != nil {
-			user = info.Identity.Name
-		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", info.RequestID),
-			slog.String("remote", r.RemoteAddr),
-			slog.String("user", user),
-			slog.String("op", info.Operation.String()),
-			slog.String("bucket", info.Bucket),
-			slog.String("key", info.Key),
-			slog.Int("status", status),
-			slog.Int64("bytes_out", rw.written),
-			slog.Duration("duration", d),
-		)
-	}
 }

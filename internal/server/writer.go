@@ -3,8 +3,13 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"syscall"
+
+	"github.com/s3limit/s3limit/internal/s3api"
 )
 
 // responseWriter records the status and byte count of a response. It stays
@@ -16,14 +21,23 @@ import (
 // but steadily is served. ReadFrom copies in pieces of readFromPiece bytes
 // so that progress is seen between pieces, without losing the
 // sendfile/splice path (io.LimitedReader is understood by both).
+//
+// A failed write is recorded for the access log (err, clientGone). When the
+// client has gone away, the error returned matches
+// s3api.ErrClientClosedRequest (errors.Is), so that a handler copying from
+// elsewhere (the gateway splicing an upstream body) does not take the
+// client's hang-up for a failure of its source.
 type responseWriter struct {
 	http.ResponseWriter
 	ctl         *http.ResponseController
 	rule        *progressRule
 	body        *body // the request body; nil when there is none
+	peer        peer  // the client's connection, as the kernel sees it
 	status      int
 	wroteHeader bool
 	written     int64
+	err         error // the first failed write to the client
+	clientGone  bool  // the client had closed or reset its connection when err happened
 }
 
 // readFromPiece is the most ReadFrom sends as one piece. Smaller pieces
@@ -56,7 +70,10 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(p)
 	w.rule.end(true, int64(n))
 	w.written += int64(n)
-	return n, err
+	if err != nil {
+		return n, w.failed(err, true)
+	}
+	return n, nil
 }
 
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
@@ -84,8 +101,11 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		if remaining > 0 {
 			remaining -= n
 		}
-		if err != nil || n < piece {
-			return total, err
+		if err != nil {
+			return total, w.failed(err, false)
+		}
+		if n < piece {
+			return total, nil
 		}
 	}
 	return total, nil
@@ -110,6 +130,50 @@ func (w *responseWriter) Flush() {
 }
 
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// failed records a failed write and tells whether the client left. A
+// failed ReadFrom may be its source's fault (a spliced upstream socket):
+// only the kernel's view of the client's connection decides it then; a
+// failed Write is the connection's, and where the kernel cannot be asked,
+// a reset or broken pipe says the client left.
+func (w *responseWriter) failed(err error, write bool) error {
+	if w.err == nil {
+		w.err = err
+		if st, ok := w.peer.state(); ok {
+			w.clientGone = st.closed
+		} else {
+			w.clientGone = write && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET))
+		}
+	}
+	if w.clientGone {
+		return &clientGoneError{err: err}
+	}
+	return err
+}
+
+// clientGoneError is a write that failed because the client left. It
+// matches both s3api.ErrClientClosedRequest and the write's own error.
+type clientGoneError struct{ err error }
+
+func (e *clientGoneError) Error() string   { return "the client closed the connection: " + e.err.Error() }
+func (e *clientGoneError) Unwrap() []error { return []error{s3api.ErrClientClosedRequest, e.err} }
+
+// complete reports whether the response was written to its end: a final
+// status, no failed write, and the declared Content-Length reached (HEAD
+// responses declare the length of a body they do not send).
+func (w *responseWriter) complete(method string) bool {
+	if !w.wroteHeader || w.err != nil {
+		return false
+	}
+	if method == http.MethodHead {
+		return true
+	}
+	if cl := w.Header().Get("Content-Length"); cl != "" {
+		n, err := strconv.ParseInt(cl, 10, 64)
+		return err != nil || w.written >= n
+	}
+	return true
+}
 
 type writerOnly struct{ io.Writer }
 

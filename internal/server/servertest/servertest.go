@@ -62,6 +62,11 @@ type Options struct {
 	// Wrap, when non-nil, wraps the server's handler, so a test can see
 	// or hold requests as they arrive; nil = the server alone.
 	Wrap func(http.Handler) http.Handler
+	// AccessLog receives the access log in slog's text format, health
+	// probes included (level Debug); nil = none.
+	AccessLog io.Writer
+	// ProbeInterval as in server.Config; 0 = the default.
+	ProbeInterval time.Duration
 }
 
 // Server is a running test server.
@@ -111,6 +116,10 @@ func Start(t testing.TB, opts Options) *Server {
 		logw = io.Discard
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	accessLog := slog.New(slog.DiscardHandler)
+	if opts.AccessLog != nil {
+		accessLog = slog.New(slog.NewTextHandler(opts.AccessLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	srv, err := server.New(server.Config{
 		Dir:              dir,
 		DomainName:       opts.DomainName,
@@ -122,6 +131,8 @@ func Start(t testing.TB, opts Options) *Server {
 		MetricsNamespace: opts.MetricsNamespace,
 		Backend:          opts.Backend,
 		Logger:           log,
+		AccessLog:        accessLog,
+		ProbeInterval:    opts.ProbeInterval,
 		Now:              opts.Now,
 	})
 	if err != nil {
