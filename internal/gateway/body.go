@@ -37,6 +37,9 @@ type call struct {
 	// closed is set when the handler returns: the transport's writer may
 	// outlive it, but the client's body must not be read after that.
 	closed atomic.Bool
+	// clientLeft is set when writing the response failed because the
+	// client went away (spliceBody.splice).
+	clientLeft atomic.Bool
 
 	url   url.URL // the upstream URL
 	trace httptrace.ClientTrace

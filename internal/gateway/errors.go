@@ -22,8 +22,7 @@ var (
 	// ErrClientClosedRequest records a request whose client went away
 	// before the upstream answered. Nobody reads the response; the status
 	// (499, as nginx logs it) is for the access log and metrics.
-	ErrClientClosedRequest = &s3api.Error{Code: "ClientClosedRequest", StatusCode: 499,
-		Message: "The client closed the connection before the upstream answered."}
+	ErrClientClosedRequest = s3api.ErrClientClosedRequest.WithMessage("The client closed the connection before the upstream answered.")
 )
 
 // UpstreamCredentialsError is an upstream's refusal of the signature

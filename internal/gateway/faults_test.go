@@ -1,13 +1,19 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -266,5 +272,80 @@ func presignedPut(t *testing.T, reqCtx context.Context, c *s3.Client, bucket, ke
 	case r := <-done:
 		t.Errorf("the upload ended before the upstream received its first MiB: %v", r.err)
 		return r.resp, r.err
+	}
+}
+
+// syncLog collects log output written from several goroutines.
+type syncLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer // guarded by mu
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestClientHangupIsNotAnUpstreamFailure: a client that hangs up while
+// its download is spliced to it is a 499 in the access log, and no
+// upstream failure is logged (it was, as a failed read of the upstream
+// response: "splice: connection reset by peer", with status 200).
+func TestClientHangupIsNotAnUpstreamFailure(t *testing.T) {
+	up := startEmbeddedUpstream(t)
+	var gatewayLog, accessLog syncLog
+	fs := gatewayFront(t, up, func(g *gateway.Config, o *servertest.Options) {
+		g.Logger = slog.New(slog.NewTextHandler(&gatewayLog, nil))
+		o.AccessLog = &accessLog
+	})
+	c := fs.Client()
+	mustCreateBucket(t, c, "gone")
+	mustPut(t, c, "gone", "big", randomBytes(3, 32<<20))
+
+	for i := range 3 {
+		ps, err := s3.NewPresignClient(c).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("gone"), Key: aws.String("big")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(ps.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", u.RequestURI(), u.Host)
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET: %v %v", resp, err)
+		}
+		if _, err := io.CopyN(io.Discard, resp.Body, 2<<20); err != nil { // past the copied start, into the splice
+			t.Fatal(err)
+		}
+		_ = conn.(*net.TCPConn).SetLinger(0) // hang up with RST
+		conn.Close()
+		waitFor(t, "the access log line of the abandoned download", func() string {
+			if n := strings.Count(accessLog.String(), "op=GetObject"); n != i+1 {
+				return fmt.Sprintf("%d GetObject lines", n)
+			}
+			return ""
+		})
+	}
+	waitIdle(t, fs)
+	for _, line := range strings.Split(strings.TrimSpace(accessLog.String()), "\n") {
+		if strings.Contains(line, "op=GetObject") && !strings.Contains(line, " status=499 ") {
+			t.Errorf("an abandoned download is not logged as 499:\n%s", line)
+		}
+	}
+	if log := gatewayLog.String(); log != "" {
+		t.Errorf("a client's hang-up was logged as an upstream failure:\n%s", log)
 	}
 }

@@ -244,7 +244,7 @@ func (g *Gateway) copyBody(w http.ResponseWriter, c *call, res *http.Response) e
 	buf := *bp
 	for {
 		nr, rerr := res.Body.Read(buf)
-		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
+		if rerr != nil && rerr != io.EOF && !c.clientGone(rerr) {
 			g.log.Warn("gateway: reading the upstream response failed",
 				"request_id", s3api.RequestID(c.in.Context()), "upstream", g.name,
 				"method", c.in.Method, "path", c.in.URL.Path, "error", rerr)
@@ -268,6 +268,15 @@ func (g *Gateway) copyBody(w http.ResponseWriter, c *call, res *http.Response) e
 			return rerr
 		}
 	}
+}
+
+// clientGone reports whether a failure to read the upstream's response is
+// the client's doing: the client left while its body was spliced to it,
+// or its request ended (it went away, or the server is cutting requests
+// off at shutdown), which cancels the upstream exchange too.
+func (c *call) clientGone(err error) bool {
+	return c.clientLeft.Load() || errors.Is(err, s3api.ErrClientClosedRequest) ||
+		errors.Is(err, context.Canceled) || c.in.Context().Err() != nil
 }
 
 // isEventStream reports whether a Content-Type is text/event-stream.

@@ -137,6 +137,15 @@ func parseUpstream(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("gateway: no upstream URL")
 	}
+	if !strings.Contains(raw, "://") {
+		// "127.0.0.1:9000" does not parse as a URL, and "minio:9000"
+		// parses as the scheme "minio": say what is missing instead.
+		shown := raw
+		if i := strings.LastIndexByte(raw, '@'); i >= 0 {
+			shown = "xxxxx" + raw[i:] // never echo a password
+		}
+		return nil, fmt.Errorf("gateway: upstream %q has no scheme: write it as a URL, e.g. http://%s (or https://)", shown, shown)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		var ue *url.Error

@@ -29,7 +29,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		{"no upstream", Config{AccessKey: "a", SecretKey: "s"}, "no upstream URL"},
 		{"bad scheme", Config{Upstream: "ftp://host", AccessKey: "a", SecretKey: "s"}, "http or https"},
-		{"no scheme", Config{Upstream: "127.0.0.1:9000", AccessKey: "a", SecretKey: "s"}, "upstream URL"},
+		{"no scheme", Config{Upstream: "127.0.0.1:9000", AccessKey: "a", SecretKey: "s"}, `"127.0.0.1:9000" has no scheme: write it as a URL, e.g. http://127.0.0.1:9000`},
+		{"host name without scheme", Config{Upstream: "minio:9000", AccessKey: "a", SecretKey: "s"}, "e.g. http://minio:9000"},
+		{"credentials without scheme", Config{Upstream: "k:secret@minio:9000", AccessKey: "a", SecretKey: "s"}, "has no scheme"},
 		{"no host", Config{Upstream: "http://", AccessKey: "a", SecretKey: "s"}, "no host"},
 		{"credentials in URL", Config{Upstream: "http://k:secret@host", AccessKey: "a", SecretKey: "s"}, "not in the URL"},
 		{"credentials in a bad URL", Config{Upstream: "ftp://k:secret@host", AccessKey: "a", SecretKey: "s"}, "http or https"},

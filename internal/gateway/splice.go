@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/s3limit/s3limit/internal/s3api"
 )
 
 // spliceMinSize is the smallest response body that is spliced; smaller
@@ -48,6 +50,7 @@ func (c *spliceConn) Read(p []byte) (int, error) {
 // spliceBody is a response body that, past what the transport has
 // buffered, moves the rest to dst inside the kernel.
 type spliceBody struct {
+	call *call
 	body io.ReadCloser // the transport's body
 	conn *spliceConn
 	dst  io.ReaderFrom // the client's response writer
@@ -73,7 +76,7 @@ func newSpliceBody(resp *http.Response, c *call) *spliceBody {
 	if conn == nil || !ok {
 		return nil
 	}
-	return &spliceBody{body: resp.Body, conn: conn, dst: dst, size: resp.ContentLength}
+	return &spliceBody{call: c, body: resp.Body, conn: conn, dst: dst, size: resp.ContentLength}
 }
 
 func (b *spliceBody) Read(p []byte) (int, error) {
@@ -93,13 +96,20 @@ func (b *spliceBody) Read(p []byte) (int, error) {
 
 func (b *spliceBody) Close() error { return b.body.Close() }
 
-// splice moves the rest of the body from the upstream socket to dst.
+// splice moves the rest of the body from the upstream socket to dst. A
+// failure is the upstream's or the client's: the server's writer says
+// which (its error matches s3api.ErrClientClosedRequest when the client
+// left), and the call remembers it, so that a client's hang-up is not
+// reported as an upstream failure.
 func (b *spliceBody) splice(src *net.TCPConn) error {
 	rest := b.size - b.read
 	n, err := b.dst.ReadFrom(&io.LimitedReader{R: src, N: rest})
 	b.read += n
 	switch {
 	case err != nil:
+		if errors.Is(err, s3api.ErrClientClosedRequest) {
+			b.call.clientLeft.Store(true)
+		}
 		return err
 	case n < rest:
 		return io.ErrUnexpectedEOF // the upstream closed early

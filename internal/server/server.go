@@ -70,7 +70,8 @@ type Config struct {
 	// slog.DiscardHandler turns it off.
 	AccessLog *slog.Logger
 	// ProbeInterval is how often a Backend that is a Prober (the gateway)
-	// is probed for the readiness probe. 0 = DefaultProbeInterval.
+	// is probed for the readiness probe. 0 = DefaultProbeInterval;
+	// negative = never (readiness then leaves the store out).
 	ProbeInterval time.Duration
 }
 
@@ -123,9 +124,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AccessLog == nil {
 		cfg.AccessLog = cfg.Logger
 	}
-	if cfg.ProbeInterval < 0 {
-		return nil, errors.New("server: negative ProbeInterval")
-	}
 	if cfg.ProbeInterval == 0 {
 		cfg.ProbeInterval = DefaultProbeInterval
 	}
@@ -157,7 +155,9 @@ func New(cfg Config) (*Server, error) {
 	s.admin = s.limits.AdminHandler()
 	s.inner = s.limits.Middleware(s.backend)
 	s.health = health{interval: cfg.ProbeInterval, log: cfg.Logger, metrics: s.metrics}
-	s.health.prober, _ = s.backend.(Prober)
+	if cfg.ProbeInterval > 0 {
+		s.health.prober, _ = s.backend.(Prober)
+	}
 	s.metrics.SetReadiness(func() bool { ok, _ := s.Ready(); return ok })
 	return s, nil
 }
@@ -200,6 +200,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("x-amz-request-id", info.RequestID)
 	h.Set("Server", "s3limit")
+	if s.health.draining.Load() {
+		// Shutting down: each client's next request opens a connection,
+		// which a load balancer sends elsewhere.
+		h.Set("Connection", "close")
+	}
 	ctl := http.NewResponseController(w)
 	pr := peerOf(r.Context())
 	var acked func() (int64, bool)

@@ -65,7 +65,8 @@ type Options struct {
 	// AccessLog receives the access log in slog's text format, health
 	// probes included (level Debug); nil = none.
 	AccessLog io.Writer
-	// ProbeInterval as in server.Config; 0 = the default.
+	// ProbeInterval as in server.Config, except that 0 means no probes,
+	// so that gateway tests see exactly the requests they send upstream.
 	ProbeInterval time.Duration
 }
 
@@ -120,6 +121,10 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.AccessLog != nil {
 		accessLog = slog.New(slog.NewTextHandler(opts.AccessLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	probeInterval := opts.ProbeInterval
+	if probeInterval == 0 {
+		probeInterval = -1
+	}
 	srv, err := server.New(server.Config{
 		Dir:              dir,
 		DomainName:       opts.DomainName,
@@ -132,7 +137,7 @@ func Start(t testing.TB, opts Options) *Server {
 		Backend:          opts.Backend,
 		Logger:           log,
 		AccessLog:        accessLog,
-		ProbeInterval:    opts.ProbeInterval,
+		ProbeInterval:    probeInterval,
 		Now:              opts.Now,
 	})
 	if err != nil {
