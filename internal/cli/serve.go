@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -35,8 +36,11 @@ type serveFlags struct {
 	metricsPort      int
 	metricsIP        string
 	metricsNamespace string
+	shutdownDelay    time.Duration
 	shutdownTimeout  time.Duration
 	quiet            bool
+	logFormat        string
+	logLevel         string
 	idleTimeout      time.Duration
 	minTransferRate  string
 
@@ -60,8 +64,11 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.metricsPort, "metricsPort", 0, "Prometheus metrics port (0 = off)")
 	fs.StringVar(&f.metricsIP, "metricsIp", "", "Prometheus metrics listen address (default: -ip.bind)")
 	fs.StringVar(&f.metricsNamespace, "metricsNamespace", "s3limit", "prefix of metric names (seaweedfs gives SeaweedFS's names)")
-	fs.DurationVar(&f.shutdownTimeout, "shutdownTimeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish")
+	fs.DurationVar(&f.shutdownDelay, "shutdownDelay", 5*time.Second, "on SIGINT/SIGTERM, how long to go on serving with the readiness probe answering 503 before the port closes, so load balancers move traffic away (0 = none)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdownTimeout", 30*time.Second, "on SIGINT/SIGTERM, once the port is closed, how long in-flight requests may finish")
 	fs.BoolVar(&f.quiet, "quiet", false, "no access log")
+	fs.StringVar(&f.logFormat, "logFormat", "text", "log format: text (key=value) or json (one object per line)")
+	fs.StringVar(&f.logLevel, "logLevel", "info", "least level logged: debug (adds health probes to the access log), info, warn or error")
 	fs.DurationVar(&f.idleTimeout, "idleTimeout", server.DefaultIdleTimeout, "longest a request body or response may make no progress while the server waits on the client")
 	fs.StringVar(&f.minTransferRate, "minTransferRate", "1KB/s", "least average `rate` a client must keep over each -idleTimeout it is waited on: 1KB/s, 1048576, 0 = off")
 	fs.StringVar(&f.upstream, "upstream", "", "gateway mode: URL of the S3-compatible store to front (e.g. http://127.0.0.1:9000) instead of the embedded store")
@@ -92,6 +99,8 @@ func (f *serveFlags) validate() error {
 		return fmt.Errorf("-idleTimeout %s: must be > 0", f.idleTimeout)
 	case f.shutdownTimeout < 0:
 		return fmt.Errorf("-shutdownTimeout %s: must be >= 0", f.shutdownTimeout)
+	case f.shutdownDelay < 0:
+		return fmt.Errorf("-shutdownDelay %s: must be >= 0", f.shutdownDelay)
 	case net.ParseIP(f.bind) == nil && f.bind != "" && f.bind != "localhost":
 		return fmt.Errorf("-ip.bind %q: not an IP address", f.bind)
 	}
@@ -101,7 +110,38 @@ func (f *serveFlags) validate() error {
 	if err := metrics.CheckNamespace(f.metricsNamespace); err != nil {
 		return fmt.Errorf("-metricsNamespace %q: %v", f.metricsNamespace, err)
 	}
+	if _, err := f.newLogger(io.Discard); err != nil {
+		return err
+	}
+	if f.metricsPort != 0 && f.metricsPort == f.port && sameListenIP(f.bind, f.metricsIPOrBind()) {
+		return fmt.Errorf("-metricsPort %d is the S3 API's -port: the metrics listener needs a port of its own", f.metricsPort)
+	}
 	return nil
+}
+
+// metricsIPOrBind is the metrics listener's address: -metricsIp, else -ip.bind.
+func (f *serveFlags) metricsIPOrBind() string {
+	if f.metricsIP != "" {
+		return f.metricsIP
+	}
+	return f.bind
+}
+
+// sameListenIP reports whether listeners on a and b with the same port
+// would collide: the same address, or either one all addresses.
+func sameListenIP(a, b string) bool {
+	unspecified := func(s string) bool {
+		ip := net.ParseIP(s)
+		return s == "" || ip != nil && ip.IsUnspecified()
+	}
+	if unspecified(a) || unspecified(b) {
+		return true
+	}
+	ipa, ipb := net.ParseIP(a), net.ParseIP(b)
+	if ipa != nil && ipb != nil {
+		return ipa.Equal(ipb)
+	}
+	return a == b
 }
 
 // minRate parses -minTransferRate: a rate in the ParseRate grammar, or 0.
@@ -133,12 +173,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err := f.validate(); err != nil {
 		return usageError("%v", err)
 	}
-	logOut := env.Stderr
-	level := slog.LevelInfo
+	log, _ := f.newLogger(env.Stderr) // validated above
+	accessLog := log
 	if f.quiet {
-		level = slog.LevelWarn
+		accessLog = slog.New(slog.DiscardHandler)
 	}
-	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 
 	// The data directory holds the generated credentials and the watched
 	// circuit-breaker file in both modes.
@@ -162,6 +201,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Identities:       ids,
 		MetricsNamespace: f.metricsNamespace,
 		Logger:           log,
+		AccessLog:        accessLog,
 		Limits: limits.Options{
 			ConcurrentUploadLimitBytes: f.uploadLimitMB << 20,
 			ConcurrentFileUploadLimit:  f.fileUploadLimit,
@@ -212,7 +252,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer srv.Close()
-	return serveUntilDone(ctx, env, log, &f, srv)
+	srv.Metrics().SetBuildInfo(version())
+	si := startInfo{identities: ids, identitiesFrom: identitiesSource(env, &f), limitsFile: cbPath}
+	return serveUntilDone(ctx, log, &f, si, srv)
 }
 
 // lastGoodFile is the name, inside the data directory, of the copy of the
@@ -241,33 +283,35 @@ func loadIdentities(env *Env, f *serveFlags) (*s3api.IdentityConfig, error) {
 }
 
 // serveUntilDone listens, serves until ctx is cancelled (SIGINT/SIGTERM),
-// then stops accepting and lets in-flight requests finish for up to
-// -shutdownTimeout.
-func serveUntilDone(ctx context.Context, env *Env, log *slog.Logger, f *serveFlags, srv *server.Server) error {
+// then shuts down in three steps: for -shutdownDelay it goes on serving
+// while the readiness probe answers 503 (and responses close their
+// connections), so that load balancers move traffic away while clients
+// can still reach the server (a multipart abort after a cancelled upload);
+// then it stops accepting connections and lets the requests in flight
+// finish for up to -shutdownTimeout; what is still running then is cut
+// off.
+func serveUntilDone(ctx context.Context, log *slog.Logger, f *serveFlags, si startInfo, srv *server.Server) error {
 	addr := net.JoinHostPort(f.bind, strconv.Itoa(f.port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("-port %d (the S3 API listener): %w", f.port, err)
 	}
 	hs := server.NewHTTPServer(addr, srv, log)
 	servers := []*http.Server{hs}
 	listeners := []net.Listener{ln}
+	metricsURL := ""
 	if f.metricsPort > 0 {
-		mip := f.metricsIP
-		if mip == "" {
-			mip = f.bind
-		}
-		maddr := net.JoinHostPort(mip, strconv.Itoa(f.metricsPort))
+		maddr := net.JoinHostPort(f.metricsIPOrBind(), strconv.Itoa(f.metricsPort))
 		mln, err := net.Listen("tcp", maddr)
 		if err != nil {
 			ln.Close()
-			return err
+			return fmt.Errorf("-metricsPort %d (the metrics listener): %w", f.metricsPort, err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", srv.Metrics().Handler())
 		servers = append(servers, server.NewHTTPServer(maddr, mux, log))
 		listeners = append(listeners, mln)
-		log.Info("metrics listening", "addr", "http://"+mln.Addr().String()+"/metrics")
+		metricsURL = "http://" + mln.Addr().String() + "/metrics"
 	}
 	defer reloadOnHangup(srv, log)()
 	runCtx, stopRun := context.WithCancel(context.Background())
@@ -277,11 +321,8 @@ func serveUntilDone(ctx context.Context, env *Env, log *slog.Logger, f *serveFla
 	for i, s := range servers {
 		go func() { errc <- s.Serve(listeners[i]) }()
 	}
-	if f.upstream != "" {
-		fmt.Fprintf(env.Stderr, "s3limit serving S3 on http://%s (gateway to %s)\n", ln.Addr(), f.upstream)
-	} else {
-		fmt.Fprintf(env.Stderr, "s3limit serving S3 on http://%s (data in %s)\n", ln.Addr(), f.dir)
-	}
+	logStart(log, f, si, srv, "http://"+ln.Addr().String(), metricsURL)
+
 	select {
 	case err := <-errc:
 		for _, s := range servers {
@@ -290,15 +331,37 @@ func serveUntilDone(ctx context.Context, env *Env, log *slog.Logger, f *serveFla
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", f.shutdownTimeout)
+	srv.Drain()
+	if f.shutdownDelay > 0 {
+		log.Info("draining: the readiness probe answers 503; still serving", "delay", f.shutdownDelay)
+		t := time.NewTimer(f.shutdownDelay)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			for _, s := range servers {
+				s.Close()
+			}
+			return err
+		}
+	}
+	log.Info("shutting down: no new connections; waiting for the requests in flight", "timeout", f.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
 	var firstErr error
-	for _, s := range servers {
-		if err := s.Shutdown(sctx); err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("shutdown: %w (in-flight requests were cut off)", err)
+	for _, s := range servers { // the S3 API first: metrics stay up while it drains
+		if err := s.Shutdown(sctx); err != nil {
+			if s == hs {
+				srv.CutOff()
+			}
 			s.Close()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("shutdown: %w (requests still in flight after -shutdownTimeout %s were cut off)", err, f.shutdownTimeout)
+			}
 		}
+	}
+	if firstErr == nil {
+		log.Info("stopped")
 	}
 	return firstErr
 }

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +42,15 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"stray argument", []string{"extra"}, `unexpected argument "extra"`},
 		{"missing identities file", []string{"-config", filepath.Join(dir, "missing.json")}, "-config"},
 		{"upstream without credentials", []string{"-upstream", "http://127.0.0.1:1"}, "-upstream needs credentials"},
+		{"upstream without scheme", []string{"-upstream", "127.0.0.1:9000", "-upstreamAccessKey", "a", "-upstreamSecretKey", "s"},
+			`"127.0.0.1:9000" has no scheme: write it as a URL, e.g. http://127.0.0.1:9000`},
+		{"log format", []string{"-logFormat", "xml"}, `-logFormat "xml": use text or json`},
+		{"log level", []string{"-logLevel", "loud"}, `-logLevel "loud": use debug, info, warn or error`},
+		{"negative shutdown delay", []string{"-shutdownDelay", "-1s"}, "-shutdownDelay -1s: must be >= 0"},
+		{"metrics port is the S3 port", []string{"-port", "8444", "-metricsPort", "8444"},
+			"-metricsPort 8444 is the S3 API's -port: the metrics listener needs a port of its own"},
+		{"metrics port is the S3 port on all addresses", []string{"-port", "8444", "-metricsPort", "8444", "-metricsIp", "0.0.0.0"},
+			"-metricsPort 8444 is the S3 API's -port"},
 		{"one half of a key pair", nil, "S3LIMIT_ACCESS_KEY"},
 	}
 	for _, tc := range cases {
@@ -76,18 +89,27 @@ func (s *serveLog) String() string {
 	return s.b.String()
 }
 
-var servingRE = regexp.MustCompile(`serving S3 on (http://127\.0\.0\.1:\d+)`)
+// servingRE finds the URL in the start-up banner, in the text and the
+// JSON log formats.
+var servingRE = regexp.MustCompile(`"?msg"?[=:]"s3limit serving S3",?"? ?url"?[=:]"?(http://127\.0\.0\.1:\d+)`)
 
-// startServe runs `s3limit serve` on a free port until the returned stop
-// is called; stop returns the exit code.
+// startServe runs `s3limit serve -quiet` on a free port until the
+// returned stop is called; stop returns the exit code.
 func startServe(t *testing.T, dir string) (url string, stderr *serveLog, stop func() int) {
+	t.Helper()
+	return startServeWith(t, dir, nil, "-quiet")
+}
+
+// startServeWith is startServe with the environment env and more flags,
+// and without -quiet; -shutdownDelay is 0 unless args set it.
+func startServeWith(t *testing.T, dir string, env map[string]string, args ...string) (url string, stderr *serveLog, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr = &serveLog{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"serve", "-dir", dir, "-port", "0", "-quiet"},
-			&Env{Stdin: strings.NewReader(""), Stdout: stderr, Stderr: stderr, Getenv: func(string) string { return "" }})
+		done <- Main(ctx, append([]string{"serve", "-dir", dir, "-port", "0", "-shutdownDelay", "0"}, args...),
+			&Env{Stdin: strings.NewReader(""), Stdout: stderr, Stderr: stderr, Getenv: func(k string) string { return env[k] }})
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -167,5 +189,129 @@ func TestServeHelpDescribesDirAndUpstreamTimeout(t *testing.T) {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("serve -h lacks %q:\n%s", want, stderr)
 		}
+	}
+}
+
+func TestServeNamesTheListenerThatCannotListen(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)
+	env := map[string]string{"S3LIMIT_ACCESS_KEY": "AKLISTEN", "S3LIMIT_SECRET_KEY": "listenSecret0000000000000000000000000000"}
+	for _, tc := range []struct{ flag, want string }{
+		{"-port", "-port " + port + " (the S3 API listener): listen tcp 127.0.0.1:" + port},
+		{"-metricsPort", "-metricsPort " + port + " (the metrics listener): listen tcp 127.0.0.1:" + port},
+	} {
+		code, _, stderr := runCLI(t, "", env, "serve", "-dir", t.TempDir(), "-port", "0", tc.flag, port)
+		if code != ExitFailure || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "address already in use") {
+			t.Errorf("%s %s taken: exit %d, stderr %q; want 1 and %q", tc.flag, port, code, stderr, tc.want)
+		}
+	}
+}
+
+func TestSameListenIP(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"127.0.0.1", "127.0.0.1", true},
+		{"127.0.0.1", "127.0.0.2", false},
+		{"127.0.0.1", "0.0.0.0", true},
+		{"::", "10.0.0.1", true},
+		{"", "10.0.0.1", true},
+		{"::1", "0:0:0:0:0:0:0:1", true},
+		{"localhost", "localhost", true},
+		{"localhost", "10.0.0.1", false},
+	}
+	for _, tc := range tests {
+		if got := sameListenIP(tc.a, tc.b); got != tc.want {
+			t.Errorf("sameListenIP(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestServeLogsJSON: with -logFormat json every line of the log is a JSON
+// object: the banner, the summary of what is in force, the access log
+// (health probes too at -logLevel debug) and the shutdown.
+func TestServeLogsJSON(t *testing.T) {
+	dir := t.TempDir()
+	cb := `{"global": {"enabled": true, "actions": {"Read:count": 100}},
+		"buckets": {"photos": {"enabled": true, "actions": {"Write:count": 5}}, "backups": {"enabled": false, "actions": {"Write:count": 5}}},
+		"users": {"alice": {"enabled": true, "actions": {"Write:ops/s": 10}}}}`
+	if err := os.WriteFile(filepath.Join(dir, "circuit_breaker.json"), []byte(cb), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const ak, sk = "AKJSONLOG", "jsonLogSecret00000000000000000000000000"
+	url, stderr, stop := startServeWith(t, dir, map[string]string{"S3LIMIT_ACCESS_KEY": ak, "S3LIMIT_SECRET_KEY": sk},
+		"-logFormat", "json", "-logLevel", "debug")
+	if _, err := servertest.NewClient(url, ak, sk).ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(url + "/_s3limit/health/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+
+	var lines []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("a log line is not JSON: %q: %v", line, err)
+		}
+		lines = append(lines, m)
+	}
+	find := func(msg string, match map[string]any) map[string]any {
+		t.Helper()
+	next:
+		for _, m := range lines {
+			if m["msg"] != msg {
+				continue
+			}
+			for k, v := range match {
+				if m[k] != v {
+					continue next
+				}
+			}
+			return m
+		}
+		t.Fatalf("no %q line with %v in:\n%s", msg, match, stderr)
+		return nil
+	}
+	find("s3limit serving S3", map[string]any{"level": "INFO", "url": url, "mode": "embedded store", "version": "dev", "go": runtime.Version()})
+	find("configuration in force", map[string]any{
+		"identities": float64(1), "anonymous": false, "identities_from": "S3LIMIT_ACCESS_KEY/S3LIMIT_SECRET_KEY",
+		"limits_file": filepath.Join(dir, "circuit_breaker.json"), "limits": "global, 2 buckets, 1 user",
+		"store": "embedded in " + dir, "s3": url, "metrics": "off", "upload_limit": "128 MiB", "throttle_status": float64(429),
+		"shutdown_delay": "0s", "shutdown_timeout": "30s", "access_log": true,
+	})
+	find("request", map[string]any{"level": "INFO", "op": "ListBuckets", "status": float64(200), "user": "admin"})
+	find("request", map[string]any{"level": "DEBUG", "op": "HealthLive", "status": float64(200)})
+	find("shutting down: no new connections; waiting for the requests in flight", nil)
+	find("stopped", nil)
+}
+
+// TestServeQuietKeepsTheBanner: -quiet turns the access log off, not the
+// start-up lines; the default level leaves health probes out.
+func TestServeQuietKeepsTheBanner(t *testing.T) {
+	const ak, sk = "AKQUIET", "quietSecret000000000000000000000000000000"
+	url, stderr, stop := startServeWith(t, t.TempDir(), map[string]string{"S3LIMIT_ACCESS_KEY": ak, "S3LIMIT_SECRET_KEY": sk}, "-quiet")
+	if _, err := servertest.NewClient(url, ak, sk).ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	out := stderr.String()
+	if !strings.Contains(out, `msg="configuration in force"`) || !strings.Contains(out, "access_log=false") {
+		t.Errorf("-quiet lost the start-up summary:\n%s", out)
+	}
+	if strings.Contains(out, "msg=request") {
+		t.Errorf("-quiet still writes the access log:\n%s", out)
 	}
 }
