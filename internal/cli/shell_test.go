@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -346,5 +348,20 @@ func TestShellSharedConfigCredentials(t *testing.T) {
 	delete(env, "AWS_PROFILE")
 	if code, _, stderr := runCLI(t, "", env, "shell", "-server", srv.URL, "-profile", "ops", "-c", "s3.circuitBreaker"); code != ExitOK {
 		t.Fatalf("-profile ops: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestShellAgainstAPortThatIsNotS3limit: pointed at a web server, the
+// shell says the server is not s3limit instead of a parse error.
+func TestShellAgainstAPortThatIsNotS3limit(t *testing.T) {
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html><body>It works!</body></html>"))
+	}))
+	defer web.Close()
+	code, _, stderr := runCLI(t, "", nil, "shell", "-server", web.URL, "-accessKey", "AK", "-secretKey", "SK", "-c", "s3.circuitBreaker")
+	if code != ExitFailure || !strings.Contains(stderr, "server "+web.URL+" does not look like s3limit") ||
+		!strings.Contains(stderr, "point -server at the S3 port of s3limit serve") {
+		t.Errorf("exit %d, stderr %q; want 1 and a message that the server is not s3limit", code, stderr)
 	}
 }

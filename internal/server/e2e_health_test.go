@@ -82,9 +82,12 @@ func TestHealthProbes(t *testing.T) {
 	}
 
 	s.Drain()
-	status, body, _ := probe(t, s, "GET", "/_s3limit/health/ready")
+	status, body, resp := probe(t, s, "GET", "/_s3limit/health/ready")
 	if status != http.StatusServiceUnavailable || body != "not ready: draining: the server is shutting down\n" {
 		t.Errorf("ready while draining: %d %q", status, body)
+	}
+	if !resp.Close {
+		t.Error("a response while draining keeps its connection open; it should close it, so the client's next request can go elsewhere")
 	}
 	if status, _, _ := probe(t, s, "GET", "/_s3limit/health/live"); status != http.StatusOK {
 		t.Errorf("live while draining: %d, want 200", status)

@@ -185,6 +185,9 @@ func (a *AdminBackend) do(ctx context.Context, method string, body []byte, ifMat
 	}
 	if resp.StatusCode != http.StatusOK {
 		aerr := parseAdminError(resp.StatusCode, data)
+		if aerr.Code == "" && !fromS3limit(resp) {
+			return nil, "", a.notS3limit(req, resp, data)
+		}
 		if resp.StatusCode == http.StatusPreconditionFailed {
 			return nil, "", fmt.Errorf("%w (%v)", ErrConflict, aerr)
 		}
@@ -192,6 +195,9 @@ func (a *AdminBackend) do(ctx context.Context, method string, body []byte, ifMat
 	}
 	cfg, err := limits.ParseConfig(data)
 	if err != nil {
+		if !fromS3limit(resp) {
+			return nil, "", a.notS3limit(req, resp, data)
+		}
 		return nil, "", fmt.Errorf("%s %s: the server sent an unusable configuration: %w", method, req.URL, err)
 	}
 	if resp.Header.Get(limits.HeaderFileStatus) == limits.FileRejected {
@@ -202,6 +208,29 @@ func (a *AdminBackend) do(ctx context.Context, method string, body []byte, ifMat
 		a.warning.Store(nil)
 	}
 	return cfg, resp.Header.Get("ETag"), nil
+}
+
+// fromS3limit reports whether a response comes from an s3limit server:
+// every response of one names it in Server and carries a request id (a
+// proxy in front may drop the first).
+func fromS3limit(resp *http.Response) bool {
+	return resp.Header.Get("Server") == "s3limit" || resp.Header.Get("X-Amz-Request-Id") != ""
+}
+
+// notS3limit is the error for an endpoint that answered, but not as
+// s3limit's admin API: another service, or another port of s3limit (the
+// metrics port).
+func (a *AdminBackend) notS3limit(req *http.Request, resp *http.Response, body []byte) error {
+	what := resp.Header.Get("Content-Type")
+	if what == "" {
+		what = "no Content-Type"
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
+	if len(first) > 60 {
+		first = first[:60] + "…"
+	}
+	return fmt.Errorf("server %s does not look like s3limit: %s %s answered %s with %s %s; point -server at the S3 port of s3limit serve (its -port, 8333 by default)",
+		a.Endpoint, req.Method, req.URL.Path, resp.Status, what, quote(oneLine(strings.ToValidUTF8(first, "?"))))
 }
 
 // parseAdminError reads an S3 XML error document; other bodies are

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -240,5 +241,55 @@ key</Message></Error>`, `server answered 400 Bad Request: InvalidArgument: bad\n
 		if got := parseAdminError(400, []byte(tc.body)).Error(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestAdminBackendNotS3limit: a server that is not s3limit (a web page,
+// the metrics port) gets an error that says so, whatever it answers.
+func TestAdminBackendNotS3limit(t *testing.T) {
+	page := "<!DOCTYPE html>\n<html><body>Welcome</body></html>"
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"web page", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(page))
+		}, `answered 200 OK with text/html; charset=utf-8 "<!DOCTYPE html>"`},
+		{"web server 404", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(page))
+		}, "answered 404 Not Found with text/html"},
+		{"metrics port", http.NotFound, `answered 404 Not Found with text/plain; charset=utf-8 "404 page not found"`},
+		{"some JSON API", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"status": "ok"}`))
+		}, "answered 200 OK with application/json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			b, err := NewAdminBackend(srv.URL, adminCreds())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = b.Load(context.Background())
+			if err == nil {
+				t.Fatal("Load succeeded against a server that is not s3limit")
+			}
+			msg := err.Error()
+			for _, want := range []string{"server " + srv.URL + " does not look like s3limit: GET /_s3limit/circuit-breaker " + tc.want,
+				"point -server at the S3 port of s3limit serve"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q lacks %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error spans lines: %q", msg)
+			}
+		})
 	}
 }
