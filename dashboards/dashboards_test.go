@@ -289,6 +289,9 @@ func exportedMetrics(t *testing.T, ns string) exported {
 	// A histogram's children appear once observed; waiting for room
 	// needs a request held in flight, so the wait is recorded directly.
 	srv.Metrics().ObserveLimitWait(metrics.ScopeBucket, 0)
+	// The upstream metrics appear in gateway mode, with the first probe
+	// of the store: recorded directly too.
+	srv.Metrics().UpstreamProbe(true, 0)
 	families, err := srv.Metrics().Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // requestLines returns the access log lines of operation op.
@@ -29,7 +30,7 @@ func requestLines(log, op string) []string {
 }
 
 // lastRequestLine returns the last access log line of operation op.
-func lastRequestLine(t *testing.T, log *syncBuffer, op string) string {
+func lastRequestLine(t *testing.T, log *testkit.SyncBuffer, op string) string {
 	t.Helper()
 	lines := requestLines(log.String(), op)
 	if len(lines) == 0 {
@@ -44,7 +45,7 @@ func lastRequestLine(t *testing.T, log *syncBuffer, op string) string {
 // never a secret.
 func TestAccessLogSaysWhy(t *testing.T) {
 	t.Parallel()
-	var accessLog syncBuffer
+	var accessLog testkit.SyncBuffer
 	s := servertest.Start(t, servertest.Options{
 		AccessLog: &accessLog,
 		CircuitBreaker: &limits.Config{
@@ -69,7 +70,7 @@ func TestAccessLogSaysWhy(t *testing.T) {
 	held := dialRaw(t, s)
 	r := unsignedPut(t, s, "one", "held", 1000)
 	held.head(r)
-	eventually(t, 5*time.Second, func() string {
+	testkit.Eventually(t, 5*time.Second, func() string {
 		if n := scrape(t, s).value("s3limit_s3_inflight_requests", "action", "Write"); n != 1 {
 			return "the held upload is not in flight"
 		}
@@ -137,7 +138,7 @@ func TestAccessLogSaysWhy(t *testing.T) {
 // and nothing is logged as a server failure.
 func TestClientHangupIs499(t *testing.T) {
 	t.Parallel()
-	var accessLog, serverLog syncBuffer
+	var accessLog, serverLog testkit.SyncBuffer
 	s := servertest.Start(t, servertest.Options{AccessLog: &accessLog, Log: &serverLog})
 	createBucket(t, s.Client(), "bkt")
 	putObject(t, s.Client(), "bkt", "big", make([]byte, 32<<20))
@@ -159,7 +160,7 @@ func TestClientHangupIs499(t *testing.T) {
 	_ = c.conn.(*net.TCPConn).SetLinger(0) // hang up with RST
 	c.conn.Close()
 
-	eventually(t, 10*time.Second, func() string {
+	testkit.Eventually(t, 10*time.Second, func() string {
 		if len(requestLines(accessLog.String(), "GetObject")) == 0 {
 			return "no access log line yet"
 		}
@@ -188,7 +189,7 @@ func TestClientHangupIs499(t *testing.T) {
 // shutdown (503), not as its client's abort (499).
 func TestShutdownCutOffIsNotAClientAbort(t *testing.T) {
 	t.Parallel()
-	var accessLog syncBuffer
+	var accessLog testkit.SyncBuffer
 	s := servertest.Start(t, servertest.Options{AccessLog: &accessLog})
 	createBucket(t, s.Client(), "bkt")
 	putObject(t, s.Client(), "bkt", "big", make([]byte, 32<<20))
@@ -199,7 +200,7 @@ func TestShutdownCutOffIsNotAClientAbort(t *testing.T) {
 	r, _ := http.NewRequest(http.MethodGet, s.URL+"/bkt/big", nil)
 	signRequest(t, r, s.AccessKey, s.SecretKey, "UNSIGNED-PAYLOAD", time.Now())
 	c.head(r)
-	eventually(t, 5*time.Second, func() string {
+	testkit.Eventually(t, 5*time.Second, func() string {
 		if n := scrape(t, s).value("s3limit_s3_inflight_requests", "action", "Read"); n != 1 {
 			return "the download is not in flight"
 		}
@@ -209,7 +210,7 @@ func TestShutdownCutOffIsNotAClientAbort(t *testing.T) {
 	if err := s.HTTP.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() string {
+	testkit.Eventually(t, 10*time.Second, func() string {
 		if len(requestLines(accessLog.String(), "GetObject")) == 0 {
 			return "no access log line yet"
 		}

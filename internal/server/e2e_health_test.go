@@ -12,6 +12,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // probe sends an unsigned request to a health path and returns the
@@ -39,7 +40,7 @@ func probe(t *testing.T, s *servertest.Server, method, path string) (int, string
 // turns to 503 when the server drains while S3 requests are still served.
 func TestHealthProbes(t *testing.T) {
 	t.Parallel()
-	var accessLog syncBuffer
+	var accessLog testkit.SyncBuffer
 	s := servertest.Start(t, servertest.Options{
 		AccessLog: &accessLog,
 		CircuitBreaker: &limits.Config{Global: &limits.Section{Enabled: true,

@@ -15,6 +15,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // TestSIGTERMDrainsBeforeTheSocketCloses runs the real binary and stops
@@ -79,7 +82,7 @@ func TestSIGTERMDrainsBeforeTheSocketCloses(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, delay/2, func() string {
+	testkit.Eventually(t, delay/2, func() string {
 		if code, closes, err := ready(); code != http.StatusServiceUnavailable || !closes {
 			return fmt.Sprintf("readiness did not turn to 503 with Connection: close: %d, close %v, %v", code, closes, err)
 		}
@@ -101,7 +104,7 @@ func TestSIGTERMDrainsBeforeTheSocketCloses(t *testing.T) {
 	}
 
 	// Then the port closes, not before the delay.
-	eventually(t, delay+10*time.Second, func() string {
+	testkit.Eventually(t, delay+10*time.Second, func() string {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
 		if err == nil {
 			conn.Close()
@@ -145,10 +148,10 @@ func TestSIGTERMDrainsBeforeTheSocketCloses(t *testing.T) {
 	// Everything acknowledged is there after a restart; the aborted upload is not.
 	p2 := startProcess(t, bin, dir)
 	c2 := p2.client()
-	if got := getObject(t, c2, "drain", "slow"); !bytes.Equal(got, body) {
+	if got := servertest.GetObject(t, c2, "drain", "slow"); !bytes.Equal(got, body) {
 		t.Errorf("the upload finished during shutdown reads back %d bytes, want %d", len(got), len(body))
 	}
-	if got := getObject(t, c2, "drain", "during"); string(got) != "accepted while draining" {
+	if got := servertest.GetObject(t, c2, "drain", "during"); string(got) != "accepted while draining" {
 		t.Errorf("the upload accepted while draining reads back %q", got)
 	}
 	ups, err := c2.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("drain")})
