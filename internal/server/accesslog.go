@@ -28,7 +28,9 @@ type outcome struct {
 //
 //   - 499 (s3api.StatusClientClosedRequest) when the client went away
 //     before its response was complete (it got nothing, or a cut-off
-//     body);
+//     body), except that a request body that broke off or stalled is
+//     counted as the 400 IncompleteBody or RequestTimeout it was answered
+//     with, as S3 counts it;
 //   - 503 for a request cut off by the server's own shutdown (see
 //     CutOff), which is not the client's doing.
 //
@@ -42,7 +44,11 @@ func (s *Server) finish(r *http.Request, rw *responseWriter, info *s3api.Info, o
 	if !rw.wroteHeader {
 		status = http.StatusOK
 	}
-	if status != s3api.StatusClientClosedRequest && (o.aborted || status >= 400 || !rw.complete(r.Method)) {
+	// A request body that broke off or stalled is the 400 it was answered
+	// with (IncompleteBody, RequestTimeout), as S3 counts it, whether or
+	// not the client was still there to read the answer.
+	bodyFailed := info.Err != nil && (info.Err.Code == s3api.ErrIncompleteBody.Code || info.Err.Code == s3api.ErrRequestTimeout.Code)
+	if status != s3api.StatusClientClosedRequest && !bodyFailed && (o.aborted || status >= 400 || !rw.complete(r.Method)) {
 		// Asked only of requests that failed or did not finish: the
 		// request context ends when the connection does, and the kernel
 		// knows of a FIN or RST that net/http has not read yet.

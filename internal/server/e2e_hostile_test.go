@@ -201,8 +201,8 @@ func TestTrickledUploadIsCutOff(t *testing.T) {
 }
 
 // TestClientResetMidBodyIsAClientError: a client that resets its
-// connection in the middle of an upload is a 499 (client closed request)
-// in the metrics, never a 500 that would page the server's operators.
+// connection in the middle of an upload is a 400 IncompleteBody in the
+// metrics, as in S3, never a 500 that would page the server's operators.
 func TestClientResetMidBodyIsAClientError(t *testing.T) {
 	s := servertest.Start(t, servertest.Options{})
 	createBucket(t, s.Client(), "bkt")
@@ -218,8 +218,8 @@ func TestClientResetMidBodyIsAClientError(t *testing.T) {
 	c.conn.Close()
 	testkit.Eventually(t, 5*time.Second, func() string {
 		ms := scrape(t, s)
-		if n := ms.value("s3limit_s3_request_total", "action", "Write", "bucket", "bkt", "status", "499"); n != 1 {
-			return "the reset upload is not counted as one 499 (500s: " +
+		if n := ms.value("s3limit_s3_request_total", "action", "Write", "bucket", "bkt", "status", "400"); n != 1 {
+			return "the reset upload is not counted as one 400 (500s: " +
 				strconv.FormatFloat(ms.value("s3limit_s3_request_total", "action", "Write", "bucket", "bkt", "status", "500"), 'f', -1, 64) + ")"
 		}
 		return ""

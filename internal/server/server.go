@@ -75,6 +75,10 @@ type Config struct {
 	ProbeInterval time.Duration
 }
 
+// drainGrace is how long the rest of an unread request body may take to
+// arrive before its connection is closed.
+const drainGrace = 2 * time.Second
+
 // Defaults of the transfer rule (progress.go).
 const (
 	DefaultIdleTimeout     = time.Minute
@@ -242,11 +246,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if rw.body != nil && !rw.body.eof.Load() {
-			// The body was not read to its end. net/http would drain it,
-			// without a deadline, before reusing the connection; a client
-			// that declared a body and never sends it must not hold the
-			// connection that way. The response said "Connection: close".
-			_ = ctl.SetReadDeadline(time.Now())
+			// The body was not read to its end, and the response said
+			// "Connection: close". Before closing, net/http reads what is
+			// left of the body (up to 256 KiB) so that a client still
+			// sending it gets the answer instead of a reset; it waits no
+			// longer than drainGrace, so that a client that declared a
+			// body and never sends it cannot hold the connection.
+			_ = ctl.SetReadDeadline(time.Now().Add(min(s.cfg.IdleTimeout, drainGrace)))
 		}
 		s.finish(r, rw, info, outcome{authorized: authorized, aborted: p != nil, denied: denied}, start)
 		if p != nil {
