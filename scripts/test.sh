@@ -31,6 +31,36 @@ if [ ! -x "$CACHE_DIR/bin/staticcheck" ] || [ "$(cat "$CACHE_DIR/bin/staticcheck
 fi
 "$CACHE_DIR/bin/staticcheck" ./...
 
+step "alert rules (promtool)"
+# promtool comes from Debian's prometheus package. Only the binary is taken
+# out of the package (installing it would also set up a Prometheus server)
+# and kept in the cache.
+promtool=$(command -v promtool || true)
+if [ -z "$promtool" ] && [ -x "$CACHE_DIR/bin/promtool" ]; then
+  promtool="$CACHE_DIR/bin/promtool"
+fi
+if [ -z "$promtool" ] && command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
+  echo "installing promtool from Debian's prometheus package into $CACHE_DIR/bin"
+  pkgdir=$(mktemp -d)
+  chmod 0755 "$pkgdir" # apt's download user writes here
+  if ! (cd "$pkgdir" && apt-get download -q prometheus >/dev/null 2>&1); then
+    # A fresh machine may have no package lists yet.
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq; fi
+    (cd "$pkgdir" && apt-get download -q prometheus)
+  fi
+  dpkg-deb -x "$pkgdir"/prometheus_*.deb "$pkgdir/root"
+  install -m 0755 "$pkgdir/root/usr/bin/promtool" "$CACHE_DIR/bin/promtool"
+  rm -rf "$pkgdir"
+  promtool="$CACHE_DIR/bin/promtool"
+fi
+if [ -n "$promtool" ]; then
+  "$promtool" --version 2>&1 | sed -n 1p
+  "$promtool" check rules deploy/prometheus/s3limit-rules.yml
+  (cd deploy/prometheus && "$promtool" test rules s3limit-rules.test.yml)
+else
+  echo "no promtool and no apt-get to fetch it: the rules are checked by go test ./internal/metrics only"
+fi
+
 step "test peers"
 # Tests skip when a peer is missing, so that `go test ./...` needs only Go;
 # here every peer is required and a missing one fails its tests.
