@@ -3,6 +3,7 @@
 // later) and the tests that keep it in step with the metrics the server
 // exports: every PromQL expression in it may name only metrics and labels
 // a running server registers, and every s3limit metric appears in it.
+// The example alerts in deploy/prometheus are held to the same rule.
 package dashboards
 
 import _ "embed"

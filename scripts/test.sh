@@ -58,7 +58,7 @@ if [ -n "$promtool" ]; then
   "$promtool" check rules deploy/prometheus/s3limit-rules.yml
   (cd deploy/prometheus && "$promtool" test rules s3limit-rules.test.yml)
 else
-  echo "no promtool and no apt-get to fetch it: the rules are checked by go test ./internal/metrics only"
+  echo "no promtool and no apt-get to fetch it: the rules are checked by go test ./dashboards only"
 fi
 
 step "test peers"
