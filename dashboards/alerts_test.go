@@ -86,6 +86,7 @@ func closedLabels(t *testing.T) map[string][]string {
 		t.Fatal("s3limit_s3_config_reloads_total exports no result label")
 	}
 	return map[string][]string{
+		"file":   {metrics.FileCircuitBreaker, metrics.FileIdentities},
 		"result": results,
 		"scope":  {metrics.ScopeGlobal, metrics.ScopeBucket, metrics.ScopeUser, metrics.ScopeUpload},
 	}
@@ -188,6 +189,8 @@ func TestCheckAlertExpr(t *testing.T) {
 		{expr: `histogram_quantile(0.9, sum by (le) (rate(s3limit_s3_upload_wait_seconds_bucket[5m])))`},
 		{expr: `up{job="s3limit"} == 0`},
 		{expr: `increase(s3limit_s3_config_reloads_total{result="failure"}[5m]) > 0`},
+		{expr: `s3limit_s3_config_last_load_success{file="identities"} == 0`},
+		{expr: `s3limit_s3_config_last_load_success{file="s3.json"} == 0`, err: `file="s3.json": the server exports file only as`},
 		{expr: `rate(s3limit_s3_requests_total[5m])`, err: "metric s3limit_s3_requests_total is not exported"},
 		{expr: `rate(s3limit_s3_request_total{code="500"}[5m])`, err: `label "code" is not a label`},
 		{expr: `increase(s3limit_s3_config_reloads_total{result="error"}[5m])`, err: `result="error": the server exports result only as`},

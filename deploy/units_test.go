@@ -379,8 +379,9 @@ const (
 // TestUnitCommandLineServes runs each unit's ExecStart as systemd would,
 // with the unit's paths mapped into temporary directories and
 // S3LIMIT_OPTS moving the listeners to loopback ports, then checks that
-// the identities file is in force, metrics are served, and SIGTERM stops
-// it cleanly within TimeoutStopSec.
+// the identities file is in force, metrics are served, ExecReload reloads
+// it without ending the server, and SIGTERM stops it cleanly within
+// TimeoutStopSec.
 func TestUnitCommandLineServes(t *testing.T) {
 	bin := binary(t)
 	for _, uf := range unitFiles {
@@ -424,8 +425,9 @@ func TestUnitCommandLineServes(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
+			exited := make(chan struct{}) // closed when the process has ended
+			var waitErr error             // cmd.Wait's result, once exited is closed
+			go func() { waitErr = cmd.Wait(); close(exited) }()
 			t.Cleanup(func() {
 				_ = cmd.Process.Kill()
 				<-exited
@@ -435,8 +437,8 @@ func TestUnitCommandLineServes(t *testing.T) {
 			deadline := time.Now().Add(15 * time.Second)
 			for {
 				select {
-				case err := <-exited:
-					t.Fatalf("s3limit %s exited: %v\n%s", strings.Join(cmdArgs, " "), err, output())
+				case <-exited:
+					t.Fatalf("s3limit %s exited: %v\n%s", strings.Join(cmdArgs, " "), waitErr, output())
 				default:
 				}
 				_, err := c.ListBuckets(context.Background(), &s3.ListBucketsInput{})
@@ -460,6 +462,27 @@ func TestUnitCommandLineServes(t *testing.T) {
 				t.Errorf("the store is not in the state directory: %v", err)
 			}
 
+			// systemctl reload runs ExecReload: the server re-reads its files
+			// (it logs that it does) and goes on serving.
+			reload := strings.Fields(strings.ReplaceAll(u.get("Service", "ExecReload"), "$MAINPID", strconv.Itoa(cmd.Process.Pid)))
+			if out, err := exec.Command(reload[0], reload[1:]...).CombinedOutput(); err != nil {
+				t.Fatalf("ExecReload %q: %v\n%s", reload, err, out)
+			}
+			reloadDeadline := time.Now().Add(15 * time.Second)
+			for !strings.Contains(output(), "SIGHUP") {
+				select {
+				case <-exited:
+					t.Fatalf("s3limit exited on ExecReload: %v\n%s", waitErr, output())
+				case <-time.After(10 * time.Millisecond):
+				}
+				if time.Now().After(reloadDeadline) {
+					t.Fatalf("no sign of a reload within 15s of ExecReload\n%s", output())
+				}
+			}
+			if _, err := c.ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
+				t.Fatalf("after ExecReload: %v\n%s", err, output())
+			}
+
 			stop, err := time.ParseDuration(u.get("Service", "TimeoutStopSec"))
 			if err != nil {
 				t.Fatal(err)
@@ -468,10 +491,9 @@ func TestUnitCommandLineServes(t *testing.T) {
 				t.Fatal(err)
 			}
 			select {
-			case err := <-exited:
-				exited <- err // for the cleanup
-				if err != nil {
-					t.Errorf("after SIGTERM: %v\n%s", err, output())
+			case <-exited:
+				if waitErr != nil {
+					t.Errorf("after SIGTERM: %v\n%s", waitErr, output())
 				}
 			case <-time.After(stop):
 				t.Errorf("not stopped within TimeoutStopSec (%v) of SIGTERM\n%s", stop, output())
