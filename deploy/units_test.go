@@ -386,6 +386,7 @@ func TestUnitCommandLineServes(t *testing.T) {
 	bin := binary(t)
 	for _, uf := range unitFiles {
 		t.Run(uf.file, func(t *testing.T) {
+			t.Parallel() // each waits out -shutdownDelay on SIGTERM
 			u := readUnit(t, uf.file)
 			root := t.TempDir()
 			state, conf := filepath.Join(root, "state"), filepath.Join(root, "etc")
