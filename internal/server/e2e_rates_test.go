@@ -13,6 +13,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testkit"
 )
 
 // TestUserOpsPerSecond: a user's ops/s limit refuses the request over its
@@ -150,6 +151,13 @@ func TestWaitInsteadOfRefusing(t *testing.T) {
 	for i := range 10 {
 		done = append(done, goPut(ctx, c, "backups", "hold/"+strconv.Itoa(i), []byte("backup")))
 	}
+	// Two are admitted and held; the other eight wait for room.
+	testkit.Eventually(t, 10*time.Second, func() string {
+		if n := scrape(t, s).value("s3limit_s3_limit_waiting", "scope", "bucket"); n != 8 {
+			return "waiting " + strconv.FormatFloat(n, 'f', -1, 64) + ", want 8"
+		}
+		return ""
+	})
 	for range 10 {
 		g.await(t)
 		if n, _ := s.Limits().Breaker().BucketInflight("Write", "backups"); n > 2 {
@@ -166,7 +174,7 @@ func TestWaitInsteadOfRefusing(t *testing.T) {
 	if got := m.sum("s3limit_s3_throttled_total"); got != 0 {
 		t.Errorf("%v refusals, want none", got)
 	}
-	if got := m.value("s3limit_s3_limit_wait_seconds_count", "scope", "bucket"); got < 1 {
-		t.Errorf("no waits recorded (%v)", got)
+	if got := m.value("s3limit_s3_limit_wait_seconds_count", "scope", "bucket"); got < 8 {
+		t.Errorf("%v waits recorded, want at least 8", got)
 	}
 }
