@@ -56,13 +56,11 @@ type copySource struct {
 }
 
 // header is the CopySource value: bucket/key, URL-encoded, with the
-// version if one was asked for.
+// version if one was asked for. Every byte but the unreserved ones and '/'
+// is escaped, as the AWS SDKs and CLI do: some servers (versitygw) decode
+// the header as a query value, so a bare '+' would become a space.
 func (s *copySource) header() string {
-	segs := strings.Split(s.key, "/")
-	for i, seg := range segs {
-		segs[i] = url.PathEscape(seg)
-	}
-	h := url.PathEscape(s.bucket) + "/" + strings.Join(segs, "/")
+	h := escapeCopySource(s.bucket) + "/" + escapeCopySource(s.key)
 	if s.version != "" {
 		h += "?versionId=" + url.QueryEscape(s.version)
 	}
@@ -252,4 +250,23 @@ func (m *Manager) Delete(ctx context.Context, bucket, key string, opts ...Option
 		}
 		return Result{VersionID: aws.ToString(out.VersionId)}, nil
 	})
+}
+
+// escapeCopySource percent-encodes s except for unreserved characters
+// (RFC 3986) and '/'.
+func escapeCopySource(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }

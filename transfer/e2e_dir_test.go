@@ -51,95 +51,103 @@ func listKeys(t *testing.T, c *s3.Client, bucket, prefix string) []string {
 // filters, per-object results, a guessed Content-Type and a key that
 // would escape the destination.
 func TestE2EDirectoryTransfers(t *testing.T) {
-	_, c := startServer(t, servertest.Options{}, "bkt")
-	m := newManager(t, c, transfer.Config{MultipartThreshold: 5 * mib, MultipartChunkSize: 5 * mib, MaxConcurrency: 4})
-	ctx := context.Background()
-	src := t.TempDir()
-	files := map[string][]byte{
-		"a.jpg":            randomData(100, 1),
-		"photos/b.jpg":     randomData(6*mib, 2), // multipart
-		"photos/deep/c.md": randomData(10, 3),
-		"tmp/d.jpg":        randomData(10, 4),
-		"empty.jpg":        nil,
-		"notes.txt":        randomData(10, 5),
-	}
-	writeTree(t, src, files)
-	// A link to a file is followed.
-	if err := os.Symlink(filepath.Join(src, "a.jpg"), filepath.Join(src, "link.jpg")); err != nil {
-		t.Fatal(err)
-	}
-	files["link.jpg"] = files["a.jpg"]
+	for _, srv := range s3Servers {
+		t.Run(srv.name, func(t *testing.T) {
+			c := srv.start(t, "bkt")
+			m := newManager(t, c, transfer.Config{MultipartThreshold: 5 * mib, MultipartChunkSize: 5 * mib, MaxConcurrency: 4})
+			ctx := context.Background()
+			src := t.TempDir()
+			files := map[string][]byte{
+				"a.jpg":            randomData(100, 1),
+				"photos/b.jpg":     randomData(6*mib, 2), // multipart
+				"photos/deep/c.md": randomData(10, 3),
+				"tmp/d.jpg":        randomData(10, 4),
+				"empty.jpg":        nil,
+				"notes.txt":        randomData(10, 5),
+			}
+			writeTree(t, src, files)
+			// A link to a file is followed.
+			if err := os.Symlink(filepath.Join(src, "a.jpg"), filepath.Join(src, "link.jpg")); err != nil {
+				t.Fatal(err)
+			}
+			files["link.jpg"] = files["a.jpg"]
 
-	var mu sync.Mutex
-	var each []string
-	var last transfer.Progress
-	res, err := m.UploadDirectory(ctx, src, "bkt", "up",
-		transfer.WithExclude("tmp/*", "*.txt"),
-		transfer.WithEachObject(func(r transfer.ObjectResult) {
-			mu.Lock()
-			each = append(each, r.Key)
-			mu.Unlock()
-		}),
-		transfer.WithProgress(0, func(p transfer.Progress) { last = p }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"up/a.jpg", "up/empty.jpg", "up/link.jpg", "up/photos/b.jpg", "up/photos/deep/c.md"}
-	if got := listKeys(t, c, "bkt", "up/"); !slices.Equal(got, want) {
-		t.Fatalf("uploaded keys %v, want %v", got, want)
-	}
-	slices.Sort(each)
-	if !slices.Equal(each, want) || len(res.Objects) != len(want) || res.Failed != 0 {
-		t.Fatalf("per-object results %v / %+v", each, res)
-	}
-	wantBytes := int64(100 + 6*mib + 10 + 0 + 100)
-	if res.Bytes != wantBytes || !last.Done || last.Bytes != wantBytes || last.Total != wantBytes || last.Objects != 5 || last.ObjectsDone != 5 {
-		t.Fatalf("bytes %d, last progress %+v, want %d", res.Bytes, last, wantBytes)
-	}
-	_, head := getObject(t, c, "bkt", "up/a.jpg")
-	if ct := aws.ToString(head.ContentType); ct != "image/jpeg" {
-		t.Fatalf("Content-Type %q, want image/jpeg (from the extension)", ct)
-	}
+			var mu sync.Mutex
+			var each []string
+			var last transfer.Progress
+			res, err := m.UploadDirectory(ctx, src, "bkt", "up",
+				transfer.WithExclude("tmp/*", "*.txt"),
+				transfer.WithEachObject(func(r transfer.ObjectResult) {
+					mu.Lock()
+					each = append(each, r.Key)
+					mu.Unlock()
+				}),
+				transfer.WithProgress(0, func(p transfer.Progress) { last = p }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"up/a.jpg", "up/empty.jpg", "up/link.jpg", "up/photos/b.jpg", "up/photos/deep/c.md"}
+			if got := listKeys(t, c, "bkt", "up/"); !slices.Equal(got, want) {
+				t.Fatalf("uploaded keys %v, want %v", got, want)
+			}
+			slices.Sort(each)
+			if !slices.Equal(each, want) || len(res.Objects) != len(want) || res.Failed != 0 {
+				t.Fatalf("per-object results %v / %+v", each, res)
+			}
+			wantBytes := int64(100 + 6*mib + 10 + 0 + 100)
+			if res.Bytes != wantBytes || !last.Done || last.Bytes != wantBytes || last.Total != wantBytes || last.Objects != 5 || last.ObjectsDone != 5 {
+				t.Fatalf("bytes %d, last progress %+v, want %d", res.Bytes, last, wantBytes)
+			}
+			_, head := getObject(t, c, "bkt", "up/a.jpg")
+			if ct := aws.ToString(head.ContentType); ct != "image/jpeg" {
+				t.Fatalf("Content-Type %q, want image/jpeg (from the extension)", ct)
+			}
 
-	// A key that would land outside the destination is skipped.
-	if _, err := m.Upload(ctx, strings.NewReader("x"), "bkt", "up/../../escape").Result(); err != nil {
-		t.Fatal(err)
-	}
-	dst := t.TempDir()
-	res, err = m.DownloadDirectory(ctx, "bkt", "up", dst, transfer.WithInclude("*"), transfer.WithExclude("*.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Skipped != 1 || res.Failed != 0 || len(res.Objects) != 5 {
-		t.Fatalf("download result %+v", res)
-	}
-	for _, r := range res.Objects {
-		if r.Skipped != (r.Key == "up/../../escape") || (r.Skipped && r.Err == nil) {
-			t.Fatalf("object %+v", r)
-		}
-	}
-	for _, p := range []string{"a.jpg", "empty.jpg", "link.jpg", "photos/b.jpg"} {
-		got, err := os.ReadFile(filepath.Join(dst, filepath.FromSlash(p)))
-		if err != nil || !bytes.Equal(got, files[p]) {
-			t.Fatalf("downloaded %s: %d bytes, %v", p, len(got), err)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dst, "photos", "deep", "c.md")); !os.IsNotExist(err) {
-		t.Fatalf("an excluded object was downloaded: %v", err)
-	}
-	if matches, _ := filepath.Glob(filepath.Join(dst, "*", ".*.part")); len(matches) != 0 {
-		t.Fatalf("temporary files left: %v", matches)
-	}
+			// A key that would land outside the destination is skipped.
+			skipped := 0
+			if srv.dotKeys {
+				if _, err := m.Upload(ctx, strings.NewReader("x"), "bkt", "up/../../escape").Result(); err != nil {
+					t.Fatal(err)
+				}
+				skipped = 1
+			}
+			dst := t.TempDir()
+			res, err = m.DownloadDirectory(ctx, "bkt", "up", dst, transfer.WithInclude("*"), transfer.WithExclude("*.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Skipped != skipped || res.Failed != 0 || len(res.Objects) != 4+skipped {
+				t.Fatalf("download result %+v", res)
+			}
+			for _, r := range res.Objects {
+				if r.Skipped != (r.Key == "up/../../escape") || (r.Skipped && r.Err == nil) {
+					t.Fatalf("object %+v", r)
+				}
+			}
+			for _, p := range []string{"a.jpg", "empty.jpg", "link.jpg", "photos/b.jpg"} {
+				got, err := os.ReadFile(filepath.Join(dst, filepath.FromSlash(p)))
+				if err != nil || !bytes.Equal(got, files[p]) {
+					t.Fatalf("downloaded %s: %d bytes, %v", p, len(got), err)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dst, "photos", "deep", "c.md")); !os.IsNotExist(err) {
+				t.Fatalf("an excluded object was downloaded: %v", err)
+			}
+			if matches, _ := filepath.Glob(filepath.Join(dst, "*", ".*.part")); len(matches) != 0 {
+				t.Fatalf("temporary files left: %v", matches)
+			}
 
-	res, err = m.CopyDirectory(ctx, "bkt", "up/photos", "bkt", "copied", transfer.WithExclude("*/*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := listKeys(t, c, "bkt", "copied/"); !slices.Equal(got, []string{"copied/b.jpg"}) || res.Bytes != 6*mib {
-		t.Fatalf("copied keys %v, result %+v", got, res)
-	}
-	if got, _ := getObject(t, c, "bkt", "copied/b.jpg"); !bytes.Equal(got, files["photos/b.jpg"]) {
-		t.Fatal("copied object differs")
+			res, err = m.CopyDirectory(ctx, "bkt", "up/photos", "bkt", "copied", transfer.WithExclude("*/*"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := listKeys(t, c, "bkt", "copied/"); !slices.Equal(got, []string{"copied/b.jpg"}) || res.Bytes != 6*mib {
+				t.Fatalf("copied keys %v, result %+v", got, res)
+			}
+			if got, _ := getObject(t, c, "bkt", "copied/b.jpg"); !bytes.Equal(got, files["photos/b.jpg"]) {
+				t.Fatal("copied object differs")
+			}
+		})
 	}
 }
 

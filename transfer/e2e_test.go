@@ -20,6 +20,7 @@ import (
 
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/server/servertest"
+	"github.com/s3limit/s3limit/internal/testpeer"
 	"github.com/s3limit/s3limit/transfer"
 )
 
@@ -35,6 +36,34 @@ func startServer(t *testing.T, opts servertest.Options, buckets ...string) (*ser
 		}
 	}
 	return srv, c
+}
+
+// s3Servers are the S3 servers the end-to-end tests of copies, deletes
+// and directory transfers run against: s3limit's embedded store and
+// versitygw, an independent implementation (skipped when it is not
+// installed, see testpeer).
+var s3Servers = []struct {
+	name  string
+	start func(t *testing.T, buckets ...string) *s3.Client
+	// dotKeys: the server stores keys with ".." segments, as S3 does
+	// (versitygw refuses them with 400).
+	dotKeys bool
+}{
+	{"s3limit", func(t *testing.T, buckets ...string) *s3.Client {
+		_, c := startServer(t, servertest.Options{}, buckets...)
+		return c
+	}, true},
+	{"versitygw", func(t *testing.T, buckets ...string) *s3.Client {
+		const ak, sk = "TRANSFERTESTKEY00000", "transferTestSecret0000000000000000000000"
+		p := testpeer.StartVersitygw(t, ak, sk)
+		c := servertest.NewClient(p.URL, ak, sk)
+		for _, b := range buckets {
+			if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+				t.Fatalf("CreateBucket %s: %v", b, err)
+			}
+		}
+		return c
+	}, false},
 }
 
 func randomData(n int, seed uint64) []byte {

@@ -1,20 +1,14 @@
 package gateway_test
 
 import (
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/s3limit/s3limit/internal/gateway"
 	"github.com/s3limit/s3limit/internal/s3api"
 	"github.com/s3limit/s3limit/internal/server/servertest"
-	"github.com/s3limit/s3limit/internal/testkit"
 	"github.com/s3limit/s3limit/internal/testpeer"
 )
 
@@ -32,90 +26,26 @@ type upstream struct {
 }
 
 // freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func freeAddr(t testing.TB) string { return testpeer.FreeAddr(t) }
 
-// startVersitygw runs versitygw with its posix backend in a temporary
-// directory on a free loopback port and stops it when the test ends. It
-// skips t when versitygw is not installed (see testpeer).
+// startVersitygw runs versitygw with its posix backend on a free loopback
+// port and stops it when the test ends. It skips t when versitygw is not
+// installed (see testpeer).
 func startVersitygw(t testing.TB) *upstream {
 	t.Helper()
-	bin := testpeer.Versitygw(t)
-	var err error
-	for range 3 { // the free port may be taken before versitygw binds it
-		var up *upstream
-		if up, err = runVersitygw(t, bin, freeAddr(t)); err == nil {
-			return up
-		}
-	}
-	t.Fatal(err)
-	return nil
+	p := testpeer.StartVersitygw(t, upstreamAccessKey, upstreamSecretKey)
+	return &upstream{URL: p.URL, Kill: p.Kill}
 }
 
 // startVersitygwAt starts the versitygw binary bin (testpeer.Versitygw)
 // on addr, for a gateway configured before its upstream came up.
 func startVersitygwAt(t testing.TB, bin, addr string) *upstream {
 	t.Helper()
-	up, err := runVersitygw(t, bin, addr)
+	p, err := testpeer.RunVersitygw(t, bin, addr, upstreamAccessKey, upstreamSecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return up
-}
-
-func runVersitygw(t testing.TB, bin, addr string) (*upstream, error) {
-	var out testkit.SyncBuffer
-	cmd := exec.Command(bin, "--port", addr, "--quiet", "--keep-alive", "posix", t.TempDir())
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+upstreamAccessKey, "ROOT_SECRET_KEY="+upstreamSecretKey)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start versitygw: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	kill := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-	if err := waitReady(addr, exited); err != nil {
-		kill()
-		return nil, fmt.Errorf("versitygw did not start on %s: %v\n%s", addr, err, out.String())
-	}
-	t.Cleanup(kill)
-	return &upstream{URL: "http://" + addr, Kill: kill}, nil
-}
-
-// waitReady polls addr until it answers HTTP, the process exits or 20
-// seconds pass. An external process gives no other signal of readiness.
-func waitReady(addr string, exited <-chan struct{}) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := client.Get("http://" + addr + "/")
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("exited: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after 20s: %v", err)
-		}
-	}
+	return &upstream{URL: p.URL, Kill: p.Kill}
 }
 
 // startEmbeddedUpstream runs an s3limit on its embedded store as the
