@@ -13,9 +13,14 @@ import (
 // put in force, an invalid one is logged and counted and the last good
 // configuration stays, and a deleted file removes all limits. Without
 // ConfigPath Run just waits for ctx.
+// With a Fleet, Run runs the Fleet instead and does not watch the file.
 //
 // Run returns an error only when the watch cannot be set up. Call it once.
 func (l *Limits) Run(ctx context.Context) error {
+	if l.opts.Fleet != nil {
+		// The fleet's document is in force; the file is its cache.
+		return l.opts.Fleet.Run(ctx)
+	}
 	if l.opts.ConfigPath == "" {
 		<-ctx.Done()
 		return nil
