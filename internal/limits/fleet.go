@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/s3limit/s3limit/internal/metrics"
 	"github.com/s3limit/s3limit/internal/s3api"
 )
 
@@ -342,3 +343,10 @@ func (b *Breaker) fleetRefused(sl *slot, size int64) {
 	}
 	b.fleetKick()
 }
+
+// ETagMatches reports whether an If-Match value names etag, as Apply
+// compares them.
+func ETagMatches(ifMatch, etag string) bool { return etagMatches(ifMatch, etag) }
+
+// Metrics returns the metrics the Limits report to (nil: none).
+func (l *Limits) Metrics() *metrics.Metrics { return l.metrics }
