@@ -165,8 +165,10 @@ func New(opts Options) (*Fleet, error) {
 	ro.WriteTimeout = opts.CallTimeout
 	ro.PoolTimeout = opts.CallTimeout
 	ro.MaxRetries = 0
+	ro.DialerRetries = 1
 	ro.PoolSize = 4
 	ro.ContextTimeoutEnabled = true
+	clientLogOnce.Do(func() { redis.SetLogger(clientLog{log}) })
 	// One hash slot for every key (the braces), so the scripts also run
 	// on a Redis Cluster.
 	p := "{" + opts.Prefix + "}"
@@ -181,6 +183,17 @@ func New(opts Options) (*Fleet, error) {
 			leasePrefix: p + ":lease:",
 		},
 	}, nil
+}
+
+// clientLogOnce: the Redis client's logger is global; the first Fleet's
+// logger receives its messages, at debug level (the Fleet logs what they
+// mean: Redis unreachable, back again).
+var clientLogOnce sync.Once
+
+type clientLog struct{ log *slog.Logger }
+
+func (c clientLog) Printf(ctx context.Context, format string, v ...any) {
+	c.log.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
 }
 
 // redactURL hides the password of a Redis URL in messages.
@@ -409,9 +422,17 @@ func (f *Fleet) round(ctx context.Context) {
 	if f.degraded.Swap(false) {
 		f.log.Info("Redis reachable again: limits are shared by the fleet", "instances", f.live.Load())
 	}
+	again := false
 	for i := range f.demand {
 		share, _ := res[2+i].(int64)
 		b.Grant(&f.demand[i], share)
+		// A lowered share is recorded at the next report when what is in
+		// use fits it: report again now rather than an interval later.
+		d := &f.demand[i]
+		again = again || share < d.Held && d.Used <= share
+	}
+	if again {
+		b.RequestRound()
 	}
 	if etag, _ := res[0].(string); etag == "" {
 		// Redis lost the document (a restart without persistence): offer

@@ -83,6 +83,8 @@ type Demand struct {
 	// what it has in use when that is more (after a share was lowered
 	// below the requests in flight).
 	Held int64
+	// Used is what it has in use (count and bytes; 0 for rates).
+	Used int64
 	// Want is what it would use now: in use plus refused or waiting, or
 	// the offered rate.
 	Want int64
@@ -137,7 +139,7 @@ func (b *Breaker) slotDemands(dst []Demand, prefix string, lim *actionLimits, sl
 	if lim.count > 0 {
 		share, used := f.count.Load(), sl.count.Load()
 		want := min(used+waiting+f.refused.Swap(0), lim.count)
-		dst = append(dst, Demand{Key: prefix + TypeCount, Limit: lim.count, Share: share, Held: max(share, used), Want: want, Counts: true, sl: sl, typ: typeCount})
+		dst = append(dst, Demand{Key: prefix + TypeCount, Limit: lim.count, Share: share, Held: max(share, used), Used: used, Want: want, Counts: true, sl: sl, typ: typeCount})
 	} else {
 		f.refused.Store(0)
 	}
@@ -147,7 +149,7 @@ func (b *Breaker) slotDemands(dst []Demand, prefix string, lim *actionLimits, sl
 		if waiting > 0 && want <= share {
 			want = min(share+share/2+1, lim.bytes) // waiters of unknown size
 		}
-		dst = append(dst, Demand{Key: prefix + TypeBytes, Limit: lim.bytes, Share: share, Held: max(share, used), Want: want, Counts: true, sl: sl, typ: typeBytes})
+		dst = append(dst, Demand{Key: prefix + TypeBytes, Limit: lim.bytes, Share: share, Held: max(share, used), Used: used, Want: want, Counts: true, sl: sl, typ: typeBytes})
 	} else {
 		f.refusedBytes.Store(0)
 	}
@@ -251,6 +253,9 @@ func (b *Breaker) fleetKick() {
 	default:
 	}
 }
+
+// RequestRound asks the fleet for another look soon (Kicks).
+func (b *Breaker) RequestRound() { b.fleetKick() }
 
 // Kicks returns the channel on which the Breaker asks for a look at its
 // demand soon; nil without a fleet.
