@@ -449,33 +449,53 @@ func TestRedisDownServesAtLocalSharesThenConverges(t *testing.T) {
 	}
 }
 
-// A server that dies without giving back its shares (kill -9: it just
-// stops reporting) loses them after the lease TTL.
+// A server that dies without giving back its shares (kill -9: it stops
+// reporting) loses them after the lease TTL.
 func TestDeadServerSharesAreFreed(t *testing.T) {
 	const ttl = time.Second
 	tf := startFleet(t, nil, fleetOpts{n: 2, leaseTTL: ttl, cb: section(20*time.Second, map[string]int64{"Read:count": 6})})
-	// A third member joins, takes its share in its first round and dies.
+	// A third member joins and takes its share.
 	dead, err := fleet.New(fleet.Options{URL: tf.redis.URL(), ID: "dead", LeaseTTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dead.Close()
-	if _, err := limits.New(limits.Options{Fleet: dead}); err != nil {
+	l, err := limits.New(limits.Options{Fleet: dead})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tf.redis.Do("HGET", "{s3limit}:lease:global/Read:count", "h:dead"); got == "$-1" {
-		t.Fatal("the third member holds no share")
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- l.Run(ctx) }()
+	tf.fleets = append(tf.fleets, dead)
+	tf.settle(t, "global/Read:count", 6)
+	tf.fleets = tf.fleets[:2]
+	// It dies: no more reports, nothing given back.
+	dead.Close()
+	cancel()
+	<-runDone
+	died := time.Now()
+	if got := tf.redis.Do("HGET", "{s3limit}:lease:global/Read:count", "h:dead"); got != "$1" {
+		t.Fatalf("the dead member's share: %s, want a bulk reply (2)", got)
 	}
+
 	var results []<-chan error
 	for range 6 {
 		results = append(results, tf.get(0, "hold/x"))
 	}
-	start := time.Now()
-	for range 6 {
+	for range 4 {
+		tf.gate.await(t) // the shares of the live servers
+	}
+	select {
+	case <-tf.gate.entered:
+		if time.Since(died) < ttl*3/4 {
+			t.Fatalf("a fifth request was admitted %v after the member died: its share was not held until the lease TTL %v", time.Since(died), ttl)
+		}
+	case <-time.After(ttl / 2):
 		tf.gate.await(t)
 	}
-	if d := time.Since(start); d > ttl+2*time.Second {
-		t.Errorf("the dead member's share came back after %v (lease TTL %v)", d, ttl)
+	tf.gate.await(t)
+	if d := time.Since(died); d > ttl+2*time.Second {
+		t.Errorf("the dead member's share came back %v after it died (lease TTL %v)", d, ttl)
 	}
 	for range 6 {
 		tf.gate.releaseOne(t)

@@ -332,7 +332,11 @@ func (b *Breaker) admitIn(t *Ticket, sc int, sl *slot, sec *sectionLimits, ai in
 		}
 		if typ >= 0 {
 			if lim.leased && re == reasonFull {
-				b.fleetRefused(sl, size)
+				if bl == nil || sec.wait == 0 {
+					b.fleetRefused(sl, size)
+				} else {
+					b.fleetKick() // it waits: counted as waiting
+				}
 			}
 			t.giveBack()
 			if bl != nil && sec.wait > 0 && re == reasonFull {
