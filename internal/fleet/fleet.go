@@ -384,12 +384,12 @@ func (f *Fleet) round(ctx context.Context) {
 	n := len(f.demand)
 	ks := make([]string, 0, 2+n)
 	ks = append(ks, f.keys.instances, f.keys.config)
-	args := make([]any, 0, 2+3*n)
+	args := make([]any, 0, 2+4*n)
 	args = append(args, f.opts.ID, f.opts.LeaseTTL.Milliseconds())
 	for i := range f.demand {
 		d := &f.demand[i]
 		ks = append(ks, f.keys.leasePrefix+d.Key)
-		args = append(args, d.Limit, d.Held, d.Want)
+		args = append(args, d.Limit, d.Held, d.Want, d.Floor(f.live.Load()))
 	}
 	cctx, cancel := context.WithTimeout(ctx, f.opts.CallTimeout)
 	start := time.Now()
@@ -418,6 +418,7 @@ func (f *Fleet) round(ctx context.Context) {
 	f.everReached = true
 	if live, _ := res[1].(int64); live > 0 {
 		f.live.Store(live)
+		b.SetFleetSize(live)
 	}
 	if f.degraded.Swap(false) {
 		f.log.Info("Redis reachable again: limits are shared by the fleet", "instances", f.live.Load())

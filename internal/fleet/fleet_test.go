@@ -548,3 +548,51 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestBytesPerSecondIsFleetWide downloads through three servers at once
+// under a fleet-wide 256 KiB/s: together they move the rate, not three
+// times it; then through one server alone, which gets (nearly) all of it.
+func TestBytesPerSecondIsFleetWide(t *testing.T) {
+	const rate = 256 << 10
+	tf := startFleet(t, nil, fleetOpts{n: 3, cb: section(0, map[string]int64{"Read:bytes/s": rate})})
+	c := tf.servers[0].Client()
+	body := bytes.Repeat([]byte("x"), rate)
+	for _, k := range []string{"quarter", "half"} {
+		b := body
+		if k == "half" {
+			b = bytes.Repeat(body, 2)
+		}
+		if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("fleet"), Key: aws.String(k), Body: bytes.NewReader(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tf.settle(t, "global/Read:bytes/s", rate)
+
+	start := time.Now()
+	var results []<-chan error
+	for i := range 3 {
+		results = append(results, tf.get(i, "quarter"))
+	}
+	for _, r := range results {
+		if err := <-r; err != nil {
+			t.Fatal(err)
+		}
+	}
+	together := time.Since(start)
+	// Three seconds' worth of the fleet's rate; three servers each with
+	// the whole rate would take one.
+	if together < 2500*time.Millisecond || together > 4*time.Second {
+		t.Errorf("3 × %d KiB through three servers took %v, want about 3s at %d KiB/s fleet-wide", rate>>10, together, rate>>10)
+	}
+
+	start = time.Now()
+	if err := <-tf.get(1, "half"); err != nil {
+		t.Fatal(err)
+	}
+	alone := time.Since(start)
+	// Two seconds' worth; a third of the rate would take six.
+	if alone < 1800*time.Millisecond || alone > 3500*time.Millisecond {
+		t.Errorf("%d KiB through one server of three took %v, want about 2s: the busy server gets the fleet's rate", 2*rate>>10, alone)
+	}
+	t.Logf("3 × %d KiB through three servers: %v; %d KiB through one: %v", rate>>10, together, 2*rate>>10, alone)
+}

@@ -13,9 +13,11 @@ import "github.com/redis/go-redis/v9"
 // KEYS[1] the instance set (sorted by last contact, ms), KEYS[2] the
 // configuration hash, KEYS[3...] one hash per limit with the fields
 // h:<id> (held), w:<id> (wanted) and t:<id> (last report, ms).
-// ARGV[1] the instance's id, ARGV[2] the lease TTL in ms, then three per
-// limit: the limit, what the instance holds (the least it must keep) and
-// what it wants.
+// ARGV[1] the instance's id, ARGV[2] the lease TTL in ms, then four per
+// limit: the limit, what the instance holds (the least it must keep),
+// what it wants and the floor of every live instance's target (0, or
+// for bytes/s a small part of the limit, so that no transfer is paced at
+// next to nothing).
 //
 // The target shares are the max-min fair division of the limit by the
 // wants of the live instances (no one gets more than it wants while
@@ -38,8 +40,8 @@ redis.call('PEXPIRE', KEYS[1], ttl * 10)
 local out = {redis.call('HGET', KEYS[2], 'etag') or '', redis.call('ZCARD', KEYS[1])}
 for i = 3, #KEYS do
   local k = KEYS[i]
-  local a = 3 + (i - 3) * 3
-  local limit, held, want = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local a = 3 + (i - 3) * 4
+  local limit, held, want, floor = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   redis.call('HSET', k, 'h:' .. id, held, 'w:' .. id, want, 't:' .. id, now)
   local all = redis.call('HGETALL', k)
   local inst = {}
@@ -62,11 +64,12 @@ for i = 3, #KEYS do
   end
   table.sort(wants, function(x, y) if x[2] ~= y[2] then return x[2] < y[2] end return x[1] < y[1] end)
   local n = #wants
-  local remaining = limit
+  floor = math.min(floor, math.floor(limit / n))
+  local remaining = limit - floor * n
   local alloc = {}
   for q = 1, n do
     local fair = math.floor(remaining / (n - q + 1))
-    local g = math.min(wants[q][2], fair)
+    local g = math.min(math.max(wants[q][2] - floor, 0), fair)
     alloc[wants[q][1]] = g
     remaining = remaining - g
   end
@@ -76,7 +79,7 @@ for i = 3, #KEYS do
   local base = math.floor(remaining / n)
   local extra = remaining - base * n
   for q = 1, n do
-    local add = base
+    local add = base + floor
     if q <= extra then add = add + 1 end
     alloc[ids[q]] = alloc[ids[q]] + add
   end

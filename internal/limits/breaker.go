@@ -79,8 +79,9 @@ type Breaker struct {
 
 	// fleet: limits are leased from a fleet (fleet.go); set before the
 	// first configuration is installed. kick asks the fleet for a look.
-	fleet bool
-	kick  chan struct{}
+	fleet     bool
+	kick      chan struct{}
+	fleetSize atomic.Int64 // servers in the fleet at the last contact
 }
 
 // Indices of the compiled tables.
@@ -570,12 +571,12 @@ func (b *Breaker) install(cfg *Config) *snapshot {
 	// Pacing buckets follow the new rates at once: transfers in progress
 	// take the new rate at their next quantum.
 	for ai := range numActions {
-		setPacer(&b.global[ai].slot, &s.global, ai)
+		setPacer(&b.global[ai].slot, &s.global, ai, b.fleetSize.Load())
 	}
 	for _, m := range s.named {
 		for _, e := range m {
 			for ai := range numActions {
-				setPacer(&e.counters[ai], &e.sectionLimits, ai)
+				setPacer(&e.counters[ai], &e.sectionLimits, ai, b.fleetSize.Load())
 			}
 		}
 	}
@@ -588,15 +589,20 @@ func (b *Breaker) install(cfg *Config) *snapshot {
 
 // setPacer creates or updates the pacing bucket of sl for the bytes/s
 // limit of sec; without one, an existing bucket becomes unlimited.
-func setPacer(sl *slot, sec *sectionLimits, ai int) {
+func setPacer(sl *slot, sec *sectionLimits, ai int, fleetSize int64) {
 	rate := sec.limits[ai].rate
 	if !sec.enabled || sec.shadow {
 		rate = noLimit
 	}
 	p := sl.pacer.Load()
 	if rate > 0 && sec.limits[ai].leased {
-		// The fleet sets the rate: this instance's share (Grant).
-		rate = max(sl.fleet.Load().rateShare.Load(), 1)
+		// The fleet sets the rate: this instance's share (Grant); until
+		// it is granted, the limit divided by the servers last seen.
+		if share := sl.fleet.Load().rateShare.Load(); share > 0 {
+			rate = share
+		} else {
+			rate = max(rate/fleetSize, 1)
+		}
 		if p == nil {
 			sl.pacer.Store(bandwidth.NewPacingBucket(rate, 0, nil))
 		}

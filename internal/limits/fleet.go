@@ -96,6 +96,25 @@ type Demand struct {
 	typ int
 }
 
+// rateFloorDiv: a bytes/s share is never below limit ÷ (rateFloorDiv ×
+// live servers) in the fleet's division, and a granted share never
+// below half that (a transfer paced at next to nothing would keep that
+// pace for its whole quantum, whatever share came next).
+const rateFloorDiv = 8
+
+// Floor is the least target share the fleet gives every live server for
+// this limit, with live servers in the fleet: 0 but for bytes/s.
+func (d *Demand) Floor(live int64) int64 {
+	if d.typ != typeRate {
+		return 0
+	}
+	return d.Limit / (rateFloorDiv * max(live, 1))
+}
+
+// SetFleetSize tells the Breaker how many servers share its limits, for
+// the provisional bytes/s share of a limit not granted yet.
+func (b *Breaker) SetFleetSize(n int64) { b.fleetSize.Store(max(n, 1)) }
+
 // Fleet reports whether the Breaker leases its limits from a fleet.
 func (b *Breaker) Fleet() bool { return b.fleet }
 
@@ -172,12 +191,14 @@ func (b *Breaker) slotDemands(dst []Demand, prefix string, lim *actionLimits, sl
 		inst := float64(moved) * float64(time.Second) / float64(elapsed)
 		if waits > 0 {
 			// Held back by the share: the demand is more than was moved.
-			inst = max(inst, float64(share))*1.5 + 1
+			inst = max(inst, float64(share))*2 + 1
 		}
+		// Bytes flow smoothly enough to follow within a few rounds:
+		// demand rises at once and falls over about 250 ms.
 		old := float64(f.rateEWMA.Load())
-		ew := old + alpha*(inst-old)
+		ew := old + min(float64(elapsed)/float64(250*time.Millisecond), 1)*(inst-old)
 		if inst > old {
-			ew = inst // demand rises at once, falls slowly
+			ew = inst
 		}
 		f.rateEWMA.Store(int64(ew))
 		want := min(int64(math.Ceil(ew)), lim.rate)
@@ -209,6 +230,7 @@ func (b *Breaker) Grant(d *Demand, share int64) {
 	case typeOps:
 		b.setOpsShare(d.sl, f, share)
 	case typeRate:
+		share = max(share, d.Limit/(2*rateFloorDiv*max(b.fleetSize.Load(), 1)))
 		f.rateShare.Store(share)
 		if p := d.sl.pacer.Load(); p != nil {
 			p.SetRate(max(share, 1)) // 0 would be unlimited
@@ -264,6 +286,7 @@ func (b *Breaker) Kicks() <-chan struct{} { return b.kick }
 // attachFleet turns on leasing for every configuration installed later.
 func (b *Breaker) attachFleet() {
 	b.fleet = true
+	b.fleetSize.Store(1)
 	b.kick = make(chan struct{}, 1)
 }
 

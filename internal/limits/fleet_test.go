@@ -190,19 +190,39 @@ func TestFleetOpsShare(t *testing.T) {
 }
 
 func TestFleetRateShare(t *testing.T) {
-	b := fleetBreaker(t, `{"global":{"enabled":true,"actions":{"Read:bytes/s":1000000}}}`)
+	b, err := NewBreaker(BreakerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.attachFleet()
+	b.SetFleetSize(4)
+	cfg, err := ParseConfig([]byte(`{"global":{"enabled":true,"actions":{"Read:bytes/s":1000000}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
 	tk, err := b.Admit(read, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tk.Release()
-	if !tk.Shaped() || tk.pacers[scopeGlobal].Rate() != 1 {
-		t.Fatalf("before a grant the pacer runs at %d B/s, want 1 (no share yet)", tk.pacers[scopeGlobal].Rate())
+	p := tk.pacers[scopeGlobal]
+	if !tk.Shaped() || p.Rate() != 250000 {
+		t.Fatalf("before a grant the pacer runs at %d B/s, want the limit / 4 servers", p.Rate())
 	}
 	d := demandOf(t, b, "global/Read:bytes/s")
-	b.Grant(&d, 250000)
-	if r := tk.pacers[scopeGlobal].Rate(); r != 250000 {
-		t.Fatalf("pacer rate %d after a grant of 250000", r)
+	if f := d.Floor(4); f != 1000000/(rateFloorDiv*4) {
+		t.Errorf("floor %d", f)
+	}
+	b.Grant(&d, 100000)
+	if r := p.Rate(); r != 100000 {
+		t.Fatalf("pacer rate %d after a grant of 100000", r)
+	}
+	b.Grant(&d, 0)
+	if r := p.Rate(); r != 1000000/(2*rateFloorDiv*4) {
+		t.Fatalf("pacer rate %d after a grant of 0, want the floor %d", r, 1000000/(2*rateFloorDiv*4))
 	}
 }
 
