@@ -57,7 +57,7 @@ const (
 	retryDegraded = 500 * time.Millisecond
 	// kickSpacing is the least time between two rounds asked for by
 	// refusals.
-	kickSpacing = 10 * time.Millisecond
+	kickSpacing = 20 * time.Millisecond
 )
 
 // Options configures a Fleet.
