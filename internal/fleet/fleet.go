@@ -120,7 +120,7 @@ func New(opts Options) (*Fleet, error) {
 	}
 	u, err := url.Parse(opts.URL)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		return nil, fmt.Errorf("fleet: Redis URL %q: want redis://[user:pass@]host:port/db or rediss://...", redactURL(opts.URL))
+		return nil, fmt.Errorf("fleet: Redis URL %q: want redis://[user:pass@]host:port/db or rediss:// (TLS)", redactURL(opts.URL))
 	}
 	ro, err := redis.ParseURL(opts.URL)
 	if err != nil {
@@ -230,8 +230,28 @@ func (f *Fleet) Attach(l *limits.Limits) error {
 		f.fallBack()
 		return nil
 	}
-	f.round(ctx)
-	return nil
+	// The others give up the shares of a newcomer at their next round:
+	// wait for them (up to a second), so that the first requests are not
+	// refused for want of a share.
+	for deadline := time.Now().Add(time.Second); ; {
+		f.round(context.Background()) // each call has its own timeout
+		if !f.missingShares() || time.Now().After(deadline) || f.degraded.Load() {
+			return nil
+		}
+		time.Sleep(f.opts.Interval / 2)
+	}
+}
+
+// missingShares reports whether some limit that could give every live
+// server a share gave this one none yet.
+func (f *Fleet) missingShares() bool {
+	live := max(f.live.Load(), 1)
+	for _, d := range f.l.Breaker().Demands(nil) {
+		if d.Share == 0 && d.Limit >= live {
+			return true
+		}
+	}
+	return false
 }
 
 // syncConfig makes the fleet's configuration the one in force; seen is
@@ -396,7 +416,7 @@ func (f *Fleet) round(ctx context.Context) {
 	res, err := leaseScript.Run(cctx, f.rdb, ks, args...).Slice()
 	cancel()
 	f.observe(start)
-	if err == nil && len(res) != 2+n {
+	if err == nil && len(res) != 2+2*n {
 		err = fmt.Errorf("fleet: lease script returned %d values for %d limits", len(res), n)
 	}
 	if err != nil {
@@ -425,12 +445,14 @@ func (f *Fleet) round(ctx context.Context) {
 	}
 	again := false
 	for i := range f.demand {
-		share, _ := res[2+i].(int64)
-		b.Grant(&f.demand[i], share)
-		// A lowered share is recorded at the next report when what is in
-		// use fits it: report again now rather than an interval later.
+		share, _ := res[2+2*i].(int64)
+		contended, _ := res[3+2*i].(int64)
 		d := &f.demand[i]
-		again = again || share < d.Held && d.Used <= share
+		b.Grant(d, share)
+		// A lowered share is recorded at the next report once what is in
+		// use fits it: when others want more than they have, report again
+		// now rather than an interval later.
+		again = again || contended == 1 && share < d.Held && d.Used <= share
 	}
 	if again {
 		b.RequestRound()

@@ -28,7 +28,8 @@ import "github.com/redis/go-redis/v9"
 // when it reports what it still has in use.
 //
 // It returns the configuration's ETag ("" when none), the number of
-// live instances, then the share of each limit.
+// live instances, then for each limit the share and whether the
+// instances want more than the limit (1) or not (0).
 var leaseScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -84,6 +85,8 @@ for i = 3, #KEYS do
     alloc[ids[q]] = alloc[ids[q]] + add
   end
   local grant = math.max(math.min(alloc[id], limit - others), 0)
+  local wanted = 0
+  for q = 1, n do wanted = wanted + wants[q][2] end
   if grant < held then
     redis.call('HSET', k, 'h:' .. id, held)
   else
@@ -91,6 +94,7 @@ for i = 3, #KEYS do
   end
   redis.call('PEXPIRE', k, ttl * 10)
   out[#out + 1] = grant
+  if wanted > limit then out[#out + 1] = 1 else out[#out + 1] = 0 end
 end
 return out
 `)
