@@ -4,7 +4,9 @@
 # bench/s3load (closed loop, 4 KiB GETs): alone (no -redis) and as a
 # fleet sharing one redis-server, alternating ROUNDS times. It prints the
 # throughput and the p50 and p99 latency of each side, the added latency,
-# and the Redis commands per request of the fleet side.
+# and the Redis commands per request of the fleet side. Then it runs
+# BenchmarkFleetAccuracy (internal/fleet) once: count, ops/s and bytes/s
+# accuracy of three servers under uneven load.
 #
 # Settings (environment): DURATION=10s WARMUP=2s ROUNDS=2 CONC=4 (per
 # instance); LIMITS, the circuit-breaker document every instance enforces
@@ -123,3 +125,8 @@ awk '{ o[$1] += $2; p50[$1] += $3; p99[$1] += $4; n[$1]++; e[$1] += $6 }
     for (s in o) printf "%-6s %8.0f ops/s total   p50 %.3f ms   p99 %.3f ms   errors %d\n", s, o[s] / n[s] * 3, p50[s] / n[s], p99[s] / n[s], e[s]
     printf "added by the fleet: p50 %+.0f µs, p99 %+.0f µs\n", (p50["fleet"] / n["fleet"] - p50["alone"] / n["alone"]) * 1000, (p99["fleet"] / n["fleet"] - p99["alone"] / n["alone"]) * 1000
   }' "$WORK/results"
+
+echo
+echo "== accuracy (go test -bench FleetAccuracy ./internal/fleet)"
+unset AWS_CA_BUNDLE
+go test -run '^$' -bench FleetAccuracy -benchtime 1x ./internal/fleet | grep -E '^(Benchmark|ok|FAIL)'

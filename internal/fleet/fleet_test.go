@@ -40,6 +40,18 @@ type gate struct {
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := s3api.FromContext(r.Context())
+	if info != nil && r.Method == http.MethodGet && strings.HasPrefix(info.Key, "slow/") {
+		// Counted like held requests, but each lasts 5 ms.
+		n := g.held.Add(1)
+		for {
+			m := g.maxHeld.Load()
+			if n <= m || g.maxHeld.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		g.held.Add(-1)
+	}
 	if info != nil && r.Method == http.MethodGet && strings.HasPrefix(info.Key, "hold/") {
 		n := g.held.Add(1)
 		for {
@@ -102,7 +114,7 @@ type fleetOpts struct {
 
 // startFleet starts a Redis (or uses r) and n servers sharing it, in
 // front of one store behind a gate.
-func startFleet(t *testing.T, r *testpeer.Redis, o fleetOpts) *testFleet {
+func startFleet(t testing.TB, r *testpeer.Redis, o fleetOpts) *testFleet {
 	t.Helper()
 	if r == nil {
 		r = testpeer.StartRedis(t)
@@ -130,7 +142,7 @@ func startFleet(t *testing.T, r *testpeer.Redis, o fleetOpts) *testFleet {
 	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("fleet")}); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"hold/x", "free"} {
+	for _, k := range []string{"hold/x", "free", "slow/x"} {
 		if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("fleet"), Key: aws.String(k), Body: bytes.NewReader([]byte("data"))}); err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +153,7 @@ func startFleet(t *testing.T, r *testpeer.Redis, o fleetOpts) *testFleet {
 // settle waits until every server sees the whole fleet and the shares
 // of the limit key (as in Demand.Key) are spread over all of them and
 // add up to limit.
-func (tf *testFleet) settle(t *testing.T, key string, limit int64) {
+func (tf *testFleet) settle(t testing.TB, key string, limit int64) {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: tf.redis.Addr()})
 	defer rdb.Close()
