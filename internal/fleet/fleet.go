@@ -103,6 +103,12 @@ type Fleet struct {
 
 	configMu sync.Mutex // one configuration fetch at a time
 
+	// roundMu orders rounds with the release of Close: no round runs
+	// after it (it would record shares again).
+	roundMu     sync.Mutex
+	closed      bool // guarded by roundMu
+	releaseOnce sync.Once
+
 	mDegraded, mInstances, mLastContact prometheus.GaugeFunc
 	mLatency                            prometheus.Histogram
 }
@@ -208,9 +214,17 @@ func redactURL(s string) string {
 // ID returns the server's name in the fleet.
 func (f *Fleet) ID() string { return f.opts.ID }
 
-// Close closes the connections to Redis. Run releases the shares first;
-// closing without Run ending (a crash) leaves them to expire.
-func (f *Fleet) Close() error { return f.rdb.Close() }
+// Close gives back every share this server holds (unless Run did when
+// it ended), stops the rounds and closes the connections to Redis. Call
+// it once the server stopped serving. A server that dies without Close
+// (kill -9) leaves its shares to expire after LeaseTTL.
+func (f *Fleet) Close() error {
+	f.roundMu.Lock()
+	f.closed = true
+	f.roundMu.Unlock()
+	f.release()
+	return f.rdb.Close()
+}
 
 // Attach loads the fleet's configuration (or stores this server's, when
 // the fleet has none yet) and takes a first round of shares, so the
@@ -394,6 +408,11 @@ func (f *Fleet) subscribe(ctx context.Context) {
 // round is one round of the lease protocol, or of the fallback while
 // Redis is unreachable.
 func (f *Fleet) round(ctx context.Context) {
+	f.roundMu.Lock()
+	defer f.roundMu.Unlock()
+	if f.closed {
+		return
+	}
 	b := f.l.Breaker()
 	f.demand = b.Demands(f.demand[:0])
 	if f.degraded.Load() && time.Since(f.lastTry) < retryDegraded {
@@ -488,7 +507,13 @@ func (f *Fleet) fallBack() {
 // release gives back every share (a clean shutdown), so that the others
 // may use them at once.
 func (f *Fleet) release() {
-	if !f.everReached || f.degraded.Load() {
+	f.releaseOnce.Do(f.releaseNow)
+}
+
+func (f *Fleet) releaseNow() {
+	f.roundMu.Lock()
+	defer f.roundMu.Unlock()
+	if f.l == nil || !f.everReached || f.degraded.Load() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*f.opts.CallTimeout)
