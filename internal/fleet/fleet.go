@@ -101,10 +101,14 @@ type Fleet struct {
 	lastTry     time.Time
 	everReached bool
 
-	configMu sync.Mutex // one configuration fetch at a time
+	// configMu makes configuration fetches one at a time (held across
+	// their Redis calls; never taken by a request).
+	configMu sync.Mutex
 
 	// roundMu orders rounds with the release of Close: no round runs
-	// after it (it would record shares again).
+	// after it (it would record shares again). Unlike a data lock it is
+	// held across the Redis call of a round, which has its own timeout;
+	// only Run's goroutine, Attach and Close take it, never a request.
 	roundMu     sync.Mutex
 	closed      bool // guarded by roundMu
 	releaseOnce sync.Once
@@ -257,11 +261,12 @@ func (f *Fleet) Attach(l *limits.Limits) error {
 }
 
 // missingShares reports whether some limit that could give every live
-// server a share gave this one none yet.
+// server a share gave this one none yet (for bytes/s: less than the
+// floor every live server is due).
 func (f *Fleet) missingShares() bool {
 	live := max(f.live.Load(), 1)
 	for _, d := range f.l.Breaker().Demands(nil) {
-		if d.Share == 0 && d.Limit >= live {
+		if floor := d.Floor(live); floor > 0 && d.Share < floor || d.Share == 0 && d.Limit >= live {
 			return true
 		}
 	}

@@ -190,8 +190,10 @@ func (b *Breaker) slotDemands(dst []Demand, prefix string, lim *actionLimits, sl
 		share := f.rateShare.Load()
 		inst := float64(moved) * float64(time.Second) / float64(elapsed)
 		if waits > 0 {
-			// Held back by the share: the demand is more than was moved.
-			inst = max(inst, float64(share))*2 + 1
+			// Held back by the share: how much more it could move is
+			// unknown, so ask for all of it; the division stays fair
+			// among those that want it.
+			inst = float64(lim.rate)
 		}
 		// Bytes flow smoothly enough to follow within a few rounds:
 		// demand rises at once and falls over about 250 ms.
