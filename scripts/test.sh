@@ -75,6 +75,18 @@ if [ ! -x "$CACHE_DIR/bin/versitygw" ] || [ "$(cat "$CACHE_DIR/bin/versitygw.ver
 fi
 export S3LIMIT_VERSITYGW="$CACHE_DIR/bin/versitygw"
 echo "versitygw $VERSITYGW_VERSION: $S3LIMIT_VERSITYGW"
+# redis-server is the shared store of the fleet tests (Debian's package,
+# pinned where the release has it); each test starts its own on a free
+# loopback port and stops it by PID.
+REDIS_PACKAGE_VERSION=5:7.0.15-1~deb12u10
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server $REDIS_PACKAGE_VERSION"
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "redis-server=$REDIS_PACKAGE_VERSION" ||
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+fi
+echo "$(redis-server --version | cut -d' ' -f1-3): $(command -v redis-server)"
 # python3 with boto3, a second S3 client for the gateway tests, comes from the machine.
 if ! boto3_version=$(python3 -c 'import boto3; print(boto3.__version__)' 2>/dev/null); then
   echo "the tests need python3 with boto3 (python3 -m pip install boto3)"; exit 1

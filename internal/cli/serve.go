@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/s3limit/s3limit/bandwidth"
+	"github.com/s3limit/s3limit/internal/fleet"
 	"github.com/s3limit/s3limit/internal/gateway"
 	"github.com/s3limit/s3limit/internal/limits"
 	"github.com/s3limit/s3limit/internal/metrics"
@@ -48,6 +50,8 @@ type serveFlags struct {
 	upstreamAccessKey, upstreamSecret string
 	upstreamVirtualHost               bool
 	upstreamTimeout                   time.Duration
+
+	redisURL, redisPrefix string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -77,6 +81,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.upstreamSecret, "upstreamSecretKey", "", "upstream secret key (default $S3LIMIT_UPSTREAM_SECRET_KEY)")
 	fs.BoolVar(&f.upstreamVirtualHost, "upstreamVirtualHost", false, "address upstream buckets virtual-hosted style (<bucket>.<host>) instead of path style")
 	fs.DurationVar(&f.upstreamTimeout, "upstreamTimeout", gateway.DefaultResponseHeaderTimeout, "how long to wait for the upstream's response headers after sending a request (negative = no limit)")
+	fs.StringVar(&f.redisURL, "redis", "", "share the circuit-breaker configuration and every limit with the other servers using this Redis: redis://[user:pass@]host:port/db or rediss:// (default $S3LIMIT_REDIS_URL; none: limits are per server)")
+	fs.StringVar(&f.redisPrefix, "redisPrefix", fleet.DefaultPrefix, "prefix of the fleet's Redis keys, so several fleets can share one Redis")
 }
 
 func (f *serveFlags) validate() error {
@@ -240,6 +246,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			return usageError("-upstream: %v", err)
 		}
 		cfg.Backend = gw
+	}
+	if u := cmp.Or(f.redisURL, env.Getenv("S3LIMIT_REDIS_URL")); u != "" {
+		fl, err := fleet.New(fleet.Options{URL: u, Prefix: f.redisPrefix, Logger: log})
+		if err != nil {
+			return usageError("-redis: %v", err)
+		}
+		defer fl.Close()
+		cfg.Limits.Fleet = fl
 	}
 	srv, err := server.New(cfg)
 	var cerr *limits.ConfigError

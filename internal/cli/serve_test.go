@@ -52,6 +52,8 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"metrics port is the S3 port on all addresses", []string{"-port", "8444", "-metricsPort", "8444", "-metricsIp", "0.0.0.0"},
 			"-metricsPort 8444 is the S3 API's -port"},
 		{"one half of a key pair", nil, "S3LIMIT_ACCESS_KEY"},
+		{"redis URL scheme", []string{"-redis", "http://127.0.0.1:6379"}, `-redis: fleet: Redis URL "http://127.0.0.1:6379": want redis://`},
+		{"redis prefix", []string{"-redis", "redis://127.0.0.1:1/0", "-redisPrefix", "a{b}"}, `-redis: fleet: prefix "a{b}"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

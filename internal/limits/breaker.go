@@ -76,6 +76,12 @@ type Breaker struct {
 	shadowLast  atomic.Int64 // ns since epoch of the last shadow log line
 	metrics     *metrics.Metrics
 	waiting     [numScopes]atomic.Int64 // requests waiting for room, by scope
+
+	// fleet: limits are leased from a fleet (fleet.go); set before the
+	// first configuration is installed. kick asks the fleet for a look.
+	fleet     bool
+	kick      chan struct{}
+	fleetSize atomic.Int64 // servers in the fleet at the last contact
 }
 
 // Indices of the compiled tables.
@@ -120,12 +126,15 @@ type slot struct {
 	// its length, read on the hot path without the queue's lock.
 	waitq   atomic.Pointer[waitQueue]
 	waiting atomic.Int64
+	// fleet is the slot's share of fleet-wide limits (fleet.go); nil
+	// unless the Breaker leases its limits.
+	fleet atomic.Pointer[fleetSlot]
 }
 
 // paddedSlot keeps the heavily shared global slots on separate cache lines.
 type paddedSlot struct {
 	slot
-	_ [64 - 48]byte
+	_ [64 - 56]byte
 }
 
 // scopeCounters are one bucket's or user's slots, indexed by action.
@@ -323,6 +332,13 @@ func (b *Breaker) admitIn(t *Ticket, sc int, sl *slot, sec *sectionLimits, ai in
 			typ, re = acquire(sl, lim, size)
 		}
 		if typ >= 0 {
+			if lim.leased && re == reasonFull {
+				if bl == nil || sec.wait == 0 {
+					b.fleetRefused(sl, size)
+				} else {
+					b.fleetKick() // it waits: counted as waiting
+				}
+			}
 			t.giveBack()
 			if bl != nil && sec.wait > 0 && re == reasonFull {
 				// The caller waits; it counts the refusal if the wait
@@ -337,11 +353,30 @@ func (b *Breaker) admitIn(t *Ticket, sc int, sl *slot, sec *sectionLimits, ai in
 			if *now < 0 {
 				*now = b.nowNanos()
 			}
-			if ok, retry := gcraTake(&sl.tat, lim.opsInterval, lim.opsTolerance, *now); !ok {
+			interval, tolerance := lim.opsInterval, lim.opsTolerance
+			var f *fleetSlot
+			if lim.leased {
+				f = sl.fleet.Load()
+				interval, tolerance = f.opsInterval.Load(), f.opsTolerance.Load()
+				if interval == 0 { // no share yet
+					f.opsRefused.Add(1)
+					b.fleetKick()
+					t.giveBack()
+					return b.refuseOps(ai, sc, int64(100*time.Millisecond))
+				}
+			}
+			if ok, retry := gcraTake(&sl.tat, interval, tolerance, *now); !ok {
+				if f != nil {
+					f.opsRefused.Add(1)
+					b.fleetKick()
+				}
 				t.giveBack()
 				return b.refuseOps(ai, sc, retry)
 			}
-			t.ops[sc] = lim.opsInterval
+			if f != nil {
+				f.opsTaken.Add(1)
+			}
+			t.ops[sc] = interval
 		}
 		if lim.rate != noLimit {
 			t.pacers[sc] = sl.pacer.Load()
@@ -450,10 +485,20 @@ func acquire(sl *slot, lim *actionLimits, n int64) (typ, reason int) {
 	case lim.bytes > 0 && n > lim.bytes:
 		return typeBytes, reasonTooLarge
 	}
-	if !tryAdd(&sl.count, 1, lim.count) {
+	cl, bl := lim.count, lim.bytes
+	if lim.leased {
+		f := sl.fleet.Load()
+		if cl > 0 {
+			cl = f.count.Load()
+		}
+		if bl > 0 {
+			bl = f.bytes.Load()
+		}
+	}
+	if !tryAdd(&sl.count, 1, cl) {
 		return typeCount, reasonFull
 	}
-	if !tryAdd(&sl.bytes, n, lim.bytes) {
+	if !tryAdd(&sl.bytes, n, bl) {
 		sl.count.Add(-1)
 		return typeBytes, reasonFull
 	}
@@ -508,6 +553,9 @@ func (b *Breaker) install(cfg *Config) *snapshot {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := compileSnapshot(cfg, b.counters)
+	if b.fleet {
+		b.leaseAll(s)
+	}
 	// Forget the idle counters of names no longer configured. Counters
 	// with requests in flight stay, so a section removed and added back
 	// finds its load. (A request admitted through the old snapshot in the
@@ -523,14 +571,17 @@ func (b *Breaker) install(cfg *Config) *snapshot {
 	// Pacing buckets follow the new rates at once: transfers in progress
 	// take the new rate at their next quantum.
 	for ai := range numActions {
-		setPacer(&b.global[ai].slot, &s.global, ai)
+		setPacer(&b.global[ai].slot, &s.global, ai, b.fleetSize.Load())
 	}
 	for _, m := range s.named {
 		for _, e := range m {
 			for ai := range numActions {
-				setPacer(&e.counters[ai], &e.sectionLimits, ai)
+				setPacer(&e.counters[ai], &e.sectionLimits, ai, b.fleetSize.Load())
 			}
 		}
+	}
+	if b.fleet {
+		b.fleetKick() // new limits: ask for their shares now
 	}
 	b.snap.Store(s)
 	return s
@@ -538,12 +589,25 @@ func (b *Breaker) install(cfg *Config) *snapshot {
 
 // setPacer creates or updates the pacing bucket of sl for the bytes/s
 // limit of sec; without one, an existing bucket becomes unlimited.
-func setPacer(sl *slot, sec *sectionLimits, ai int) {
+func setPacer(sl *slot, sec *sectionLimits, ai int, fleetSize int64) {
 	rate := sec.limits[ai].rate
 	if !sec.enabled || sec.shadow {
 		rate = noLimit
 	}
 	p := sl.pacer.Load()
+	if rate > 0 && sec.limits[ai].leased {
+		// The fleet sets the rate: this instance's share (Grant); until
+		// it is granted, the limit divided by the servers last seen.
+		if share := sl.fleet.Load().rateShare.Load(); share > 0 {
+			rate = share
+		} else {
+			rate = max(rate/fleetSize, 1)
+		}
+		if p == nil {
+			sl.pacer.Store(bandwidth.NewPacingBucket(rate, 0, nil))
+		}
+		return
+	}
 	switch {
 	case rate > 0 && p == nil:
 		sl.pacer.Store(bandwidth.NewPacingBucket(rate, 0, nil))

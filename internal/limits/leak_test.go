@@ -70,12 +70,27 @@ func (b *chaosBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // aborts, slow bodies, backend errors, panics and stalls through a real
 // loopback server, with rates and shaping on, then checks that every
 // counter and gauge is back to 0.
-func TestNoLeakUnderChaos(t *testing.T) {
+func TestNoLeakUnderChaos(t *testing.T) { runChaosLeak(t, nil) }
+
+// runChaosLeak is TestNoLeakUnderChaos, with fleet when not nil: the
+// limits are then leased, and Run follows the fleet meanwhile.
+func runChaosLeak(t *testing.T, fleet Fleet) {
 	m := metrics.New("leak")
-	l := newLimits(t, Options{ConcurrentUploadLimitBytes: 64 << 10, ConcurrentFileUploadLimit: 4, Metrics: m},
+	l := newLimits(t, Options{ConcurrentUploadLimitBytes: 64 << 10, ConcurrentFileUploadLimit: 4, Metrics: m, Fleet: fleet},
 		`{"global":{"enabled":true,"actions":{"Read:count":6,"Write:bytes":98304,"List:count":3,"Read:ops/s":400,"Read:bytes/s":8388608}},
 		  "buckets":{"hot":{"enabled":true,"actions":{"Write:count":3,"Read:count":2,"Write:bytes":40000,"Write:bytes/s":4194304,"List:ops/s":50}},
 		             "cold":{"enabled":false,"actions":{"Read:count":0}}}}`)
+	if fleet != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		runDone := make(chan error, 1)
+		go func() { runDone <- l.Run(ctx) }()
+		defer func() {
+			cancel()
+			if err := <-runDone; err != nil {
+				t.Error(err)
+			}
+		}()
+	}
 	backend := &chaosBackend{}
 	srv := httptest.NewUnstartedServer(chaosClassify(l.Middleware(backend)))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)

@@ -10,6 +10,7 @@
 package limits
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -76,6 +77,10 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Logger receives reload results and rejected files. nil = no logging.
 	Logger *slog.Logger
+	// Fleet, when set, shares the configuration and every limit with
+	// other servers (fleet.go): ConfigPath becomes a local cache of the
+	// fleet's document. nil = this server's limits are its own.
+	Fleet Fleet
 }
 
 // Limits is the server's limiting stage: Middleware applies the upload
@@ -169,8 +174,16 @@ func New(opts Options) (*Limits, error) {
 		},
 	}
 	l.shapeCounters = shapeCounterTable(opts.Metrics)
+	if opts.Fleet != nil {
+		b.attachFleet()
+	}
 	if opts.ConfigPath != "" {
 		if err := l.loadAtStart(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Fleet != nil {
+		if err := opts.Fleet.Attach(l); err != nil {
 			return nil, err
 		}
 	}
@@ -208,6 +221,20 @@ func (l *Limits) Apply(cfg *Config, ifMatch string) (string, error) {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if f := l.opts.Fleet; f != nil {
+		// The fleet's document is the one in force: If-Match is checked
+		// against it, and the local file is only its cache.
+		etag := etagOf(data)
+		ctx, cancel := context.WithTimeout(context.Background(), fleetStoreTimeout)
+		err := f.Store(ctx, data, etag, ifMatch)
+		cancel()
+		if err != nil {
+			return "", err
+		}
+		l.inForceFromFleetLocked(cfg, data)
+		l.log.Info("circuit breaker configuration applied to the fleet", "buckets", len(cfg.Buckets), "etag", etag)
+		return etag, nil
+	}
 	if l.opts.ConfigPath != "" {
 		// Take in an edit of the file that the watcher has not applied
 		// yet, so If-Match compares against what is really current.

@@ -13,9 +13,14 @@ import (
 // put in force, an invalid one is logged and counted and the last good
 // configuration stays, and a deleted file removes all limits. Without
 // ConfigPath Run just waits for ctx.
+// With a Fleet, Run runs the Fleet instead and does not watch the file.
 //
 // Run returns an error only when the watch cannot be set up. Call it once.
 func (l *Limits) Run(ctx context.Context) error {
+	if l.opts.Fleet != nil {
+		// The fleet's document is in force; the file is its cache.
+		return l.opts.Fleet.Run(ctx)
+	}
 	if l.opts.ConfigPath == "" {
 		<-ctx.Done()
 		return nil
@@ -46,7 +51,15 @@ func (l *Limits) reload() {
 // whether a new configuration was put in force. err is why the file, as
 // it is now, is not in force (FileError), whether or not that was
 // reported before; nil when it is in force or there is no ConfigPath.
+// With a Fleet it reads nothing: the fleet's document is in force.
 func (l *Limits) Reload() (changed bool, err error) {
+	if l.opts.Fleet != nil {
+		// The file is the cache of the fleet's document: re-reading it
+		// could only put an edit of the cache in force on this server.
+		l.log.Info("circuit breaker configuration comes from the fleet; the file is its cache and is not re-read (change it with the shell or the admin API)",
+			"path", l.opts.ConfigPath)
+		return false, nil
+	}
 	if l.opts.ConfigPath == "" {
 		return false, nil
 	}

@@ -34,6 +34,9 @@ type shaper struct {
 	pacers [numScopes]*bandwidth.PacingBucket
 	bytes  [numScopes]prometheus.Counter
 	wait   [numScopes]prometheus.Counter
+	// fleet receives the bytes paced under a leased rate, by scope (the
+	// fleet's measure of demand); nil without a fleet.
+	fleet [numScopes]*fleetSlot
 }
 
 func (l *Limits) newShaper(ctx context.Context, ai int, t *Ticket) *shaper {
@@ -41,6 +44,9 @@ func (l *Limits) newShaper(ctx context.Context, ai int, t *Ticket) *shaper {
 	for sc, p := range t.pacers {
 		if p != nil {
 			sh.bytes[sc], sh.wait[sc] = l.shapeCounters[ai][sc][0], l.shapeCounters[ai][sc][1]
+			if sl := t.slots[sc]; sl != nil {
+				sh.fleet[sc] = sl.fleet.Load()
+			}
 		}
 	}
 	return sh
@@ -73,9 +79,16 @@ func (sh *shaper) pace(n int64) error {
 		if err := p.WaitN(sh.ctx, n); err != nil {
 			return err
 		}
-		if d := time.Since(start); d > time.Millisecond {
+		d := time.Since(start)
+		if d > time.Millisecond {
 			if c := sh.wait[sc]; c != nil {
 				c.Add(d.Seconds())
+			}
+		}
+		if f := sh.fleet[sc]; f != nil {
+			f.shaped.Add(n)
+			if d > time.Millisecond {
+				f.shapeWaits.Add(1)
 			}
 		}
 	}

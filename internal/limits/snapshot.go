@@ -21,6 +21,9 @@ type actionLimits struct {
 	// GCRA parameters of ops: the emission interval and the tolerance
 	// (burst = one second of the rate, at least one request), in ns.
 	opsInterval, opsTolerance int64
+	// leased: the Breaker admits against its fleet share of count,
+	// bytes, ops and rate (fleet.go), not the limits above.
+	leased bool
 }
 
 // sectionLimits is a compiled Section.
