@@ -382,6 +382,12 @@ func TestRedisDownServesAtLocalSharesThenConverges(t *testing.T) {
 			return ""
 		})
 	}
+	// The configuration cannot change while its store is down: 503, and
+	// nothing changes.
+	var se *s3api.Error
+	if _, err := tf.servers[0].Limits().Apply(section(0, map[string]int64{"Read:count": 5}), ""); !errors.As(err, &se) || se.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("Apply while Redis is down: %v, want a 503 S3 error", err)
+	}
 	// Each server admits its local share, 6 / 3, and refuses at once above it.
 	held := []<-chan error{tf.get(0, "hold/x"), tf.get(0, "hold/x")}
 	tf.gate.await(t)

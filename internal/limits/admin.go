@@ -126,7 +126,11 @@ func (l *Limits) putConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		l.log.Error("cannot apply circuit breaker configuration", "err", err)
-		s3api.WriteError(w, r, s3api.ErrInternalError)
+		var se *s3api.Error
+		if !errors.As(err, &se) {
+			se = s3api.ErrInternalError
+		}
+		s3api.WriteError(w, r, se)
 		return
 	}
 	body, _ := cfg.Marshal() // Apply marshalled the same document

@@ -229,7 +229,12 @@ func (l *Limits) Apply(cfg *Config, ifMatch string) (string, error) {
 		err := f.Store(ctx, data, etag, ifMatch)
 		cancel()
 		if err != nil {
-			return "", err
+			if errors.Is(err, ErrPreconditionFailed) {
+				return "", err
+			}
+			// The fleet's store cannot be reached: nothing changed, and a
+			// retry may succeed, which is what 503 says.
+			return "", s3api.ErrServiceUnavailable.WithMessage("The fleet's configuration store could not be reached; nothing was changed: %v.", err)
 		}
 		l.inForceFromFleetLocked(cfg, data)
 		l.log.Info("circuit breaker configuration applied to the fleet", "buckets", len(cfg.Buckets), "etag", etag)
