@@ -22,14 +22,7 @@ const maxProbeBody = 4 << 10
 // to connect, or ctx ending first is an error naming the upstream.
 func (g *Gateway) Probe(ctx context.Context) error {
 	u := url.URL{Scheme: g.base.Scheme, Host: g.base.Host, Path: g.basePath + "/"}
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
-	if err != nil {
-		return fmt.Errorf("gateway: probe of %s: %w", g.name, err)
-	}
-	req.Host = g.host
-	req.Header.Set("User-Agent", "s3limit-probe")
-	g.sign(req)
-	res, err := g.transport.RoundTrip(req)
+	res, err := g.head(ctx, &u)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("gateway: the upstream %s did not answer in time", g.name)
@@ -42,4 +35,17 @@ func (g *Gateway) Probe(ctx context.Context) error {
 		return fmt.Errorf("gateway: the upstream %s answered %s", g.name, res.Status)
 	}
 	return nil
+}
+
+// head sends a signed HEAD of u to the upstream, outside any client
+// request: the readiness probe, the size of a copy's source.
+func (g *Gateway) head(ctx context.Context, u *url.URL) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Host = g.hostOf(u)
+	req.Header.Set("User-Agent", "s3limit")
+	g.sign(req)
+	return g.transport.RoundTrip(req)
 }

@@ -27,19 +27,23 @@ var presignParams = map[string]bool{
 // and authentication headers, and X-Amz-Content-Sha256 set to the payload
 // hash that sign signs. The request carries a client trace that tells c
 // the upstream connection and forwards 1xx responses.
+// hostOf returns the Host header of an upstream request to u, the one the
+// signature covers: without a default port (as the signer would set it).
+func (g *Gateway) hostOf(u *url.URL) string {
+	switch {
+	case u.Host == g.base.Host: // path style
+		return g.host
+	case g.host == g.base.Host: // virtual-hosted, no default port to drop
+		return u.Host
+	default: // virtual-hosted: <bucket>.<host without the port>
+		return u.Host[:len(u.Host)-len(g.base.Host)] + g.host
+	}
+}
+
 func (g *Gateway) outbound(c *call) *http.Request {
 	in := c.in
 	g.fillUpstreamURL(&c.url, c.info.Bucket, c.info.Key, stripPresignQuery(in.URL.RawQuery), in.URL.Path)
-	// The Host header is the one the signature covers: without a default
-	// port (as the signer would set it).
-	host := g.host
-	switch {
-	case c.url.Host == g.base.Host: // path style
-	case g.host == g.base.Host: // virtual-hosted, no default port to drop
-		host = c.url.Host
-	default: // virtual-hosted: <bucket>.<host without the port>
-		host = c.url.Host[:len(c.url.Host)-len(g.base.Host)] + g.host
-	}
+	host := g.hostOf(&c.url)
 	hasBody := in.ContentLength != 0 && in.Body != nil
 	h := outboundHeader(in.Header)
 	c.vals[0] = payloadHash(in.Header.Get("X-Amz-Content-Sha256"), in.ContentLength, hasBody)

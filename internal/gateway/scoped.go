@@ -12,7 +12,6 @@ import (
 	"strconv"
 
 	"github.com/s3limit/s3limit/internal/s3api"
-	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
 // Requests whose answer depends on the caller's scope, and the sizes the
@@ -126,14 +125,7 @@ func (g *Gateway) CopySourceSize(ctx context.Context, src s3api.CopySource) (int
 	if src.VersionID != "" {
 		q = "versionId=" + url.QueryEscape(src.VersionID)
 	}
-	u := g.upstreamURL(src.Bucket, src.Key, q)
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("X-Amz-Content-Sha256", sigv4.EmptySHA256)
-	g.sign(req)
-	res, err := g.transport.RoundTrip(req)
+	res, err := g.head(ctx, g.upstreamURL(src.Bucket, src.Key, q))
 	if err != nil {
 		return 0, err
 	}
