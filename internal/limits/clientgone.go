@@ -2,6 +2,7 @@ package limits
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -11,26 +12,16 @@ import (
 // only by reading, which it stops doing after readAheadMax bytes, and a
 // client that sent "Expect: 100-continue" is not read at all. So while an
 // upload waits, the middleware also asks the kernel whether the client's
-// connection is still open, every clientGonePoll, through the function the
-// server puts in the request context.
+// connection is still open, every clientGonePoll, through
+// Options.ClientGone.
 
 // clientGonePoll is how often a queued upload checks on its client: a
 // client that leaves is out of the queue within this long.
 const clientGonePoll = 200 * time.Millisecond
 
-type clientGoneKey struct{}
-
-// WithClientGone returns a context carrying gone, which reports whether
-// the request's client has closed its connection (the server answers it
-// from the kernel's TCP state, even while sent data is unread).
-func WithClientGone(ctx context.Context, gone func() bool) context.Context {
-	return context.WithValue(ctx, clientGoneKey{}, gone)
-}
-
-// watchClient calls leave when the client of ctx is found gone, until
-// stop is called. It does nothing when ctx carries no gone function.
-func watchClient(ctx context.Context, leave func(error)) (stop func()) {
-	gone, _ := ctx.Value(clientGoneKey{}).(func() bool)
+// watchClient calls leave when gone reports r's client gone, until stop
+// is called or ctx ends. It does nothing when gone is nil.
+func watchClient(ctx context.Context, r *http.Request, gone func(*http.Request) bool, leave func(error)) (stop func()) {
 	if gone == nil {
 		return func() {}
 	}
@@ -45,7 +36,7 @@ func watchClient(ctx context.Context, leave func(error)) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if gone() {
+				if gone(r) {
 					leave(errClientGone)
 					return
 				}

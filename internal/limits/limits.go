@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,11 @@ const (
 // Options configures Limits. The zero value has no upload limits, no
 // configuration file and no metrics.
 type Options struct {
+	// ClientGone, when set, reports whether the client of a request has
+	// closed its connection, even while data it sent is still unread (the
+	// server answers from the kernel's TCP state). A queued upload asks it
+	// every clientGonePoll; nil = only the read-ahead notices.
+	ClientGone func(*http.Request) bool
 	// ConcurrentUploadLimitBytes caps the declared bytes of uploads in
 	// flight; further uploads wait. 0 = unlimited. (The CLI flag
 	// -concurrentUploadLimitMB defaults to 128 MiB.)

@@ -62,7 +62,7 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 			stopWatch := func() {}
 			up, err := l.uploads.acquire(waitCtx, n, func() {
 				ra = startReadAhead(r, n, &l.readAheadBytes, gone)
-				stopWatch = watchClient(waitCtx, gone)
+				stopWatch = watchClient(waitCtx, r, l.opts.ClientGone, gone)
 			})
 			stopWatch()
 			gone(nil)

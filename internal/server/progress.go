@@ -36,11 +36,11 @@ type progressRule struct {
 	idle  time.Duration
 	quota int64 // bytes per window of waiting, at least 1
 	ctl   *http.ResponseController
-	// sent, when set, reports the bytes the peer has acknowledged on the
+	// sent, when set, tells the bytes the peer has acknowledged on the
 	// connection (Linux TCP_INFO): a ReadFrom piece (sendfile, splice)
 	// shows its progress only when it ends, so a slow but steady reader
 	// is judged by what reached it.
-	sent func() (int64, bool)
+	sent ackCounter
 
 	mu sync.Mutex
 	// Guarded by mu:
@@ -56,12 +56,25 @@ type progressRule struct {
 	pieceStart int64 // sent() when the piece began
 }
 
-func newProgressRule(ctl *http.ResponseController, idle time.Duration, minRate int64, sent func() (int64, bool)) *progressRule {
+// ackCounter reports the bytes of the response the client has
+// acknowledged so far, or false when that cannot be known (peer.acked).
+type ackCounter interface {
+	acked() (int64, bool)
+}
+
+func newProgressRule(ctl *http.ResponseController, idle time.Duration, minRate int64, sent ackCounter) *progressRule {
+	p := new(progressRule)
+	p.init(ctl, idle, minRate, sent)
+	return p
+}
+
+// init sets up a zero progressRule.
+func (p *progressRule) init(ctl *http.ResponseController, idle time.Duration, minRate int64, sent ackCounter) {
 	quota := int64(1)
 	if minRate > 0 {
 		quota = max(1, int64(float64(minRate)*idle.Seconds()))
 	}
-	return &progressRule{idle: idle, quota: quota, ctl: ctl, sent: sent}
+	p.idle, p.quota, p.ctl, p.sent = idle, quota, ctl, sent
 }
 
 // begin marks the start of a client I/O call: a body read, or a response
@@ -100,7 +113,7 @@ func (p *progressRule) end(write bool, n int64) {
 func (p *progressRule) beginPiece() {
 	start, ok := int64(0), false
 	if p.sent != nil {
-		start, ok = p.sent()
+		start, ok = p.sent.acked()
 	}
 	p.begin(true)
 	p.mu.Lock()
@@ -135,7 +148,7 @@ func (p *progressRule) check() {
 	}
 	moved := p.moved
 	if p.piece {
-		if s, ok := p.sent(); ok && s > p.pieceStart {
+		if s, ok := p.sent.acked(); ok && s > p.pieceStart {
 			moved += s - p.pieceStart
 			p.pieceStart = s
 		}
@@ -188,7 +201,7 @@ func (p *progressRule) stop() {
 type body struct {
 	rc   io.ReadCloser
 	rule *progressRule
-	gone func() bool // nil = cannot tell
+	peer *peer       // the client's connection; nil = cannot tell whether it left
 	eof  atomic.Bool // the body was read to its end
 	err  error       // sticky failure
 }
@@ -203,7 +216,7 @@ func (b *body) Read(p []byte) (int, error) {
 	switch {
 	case err == nil:
 	case err == io.EOF:
-		if b.gone != nil && b.gone() {
+		if b.peer != nil && b.peer.gone() {
 			b.err = errClientGone
 			return n, b.err
 		}

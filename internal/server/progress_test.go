@@ -38,7 +38,7 @@ func (w *deadlineWriter) deadlines() (read, write time.Time) {
 
 // ruleFixture runs fn with a rule of the default settings on a virtual
 // clock (1 minute window, 1 KiB/s).
-func ruleFixture(t *testing.T, acked func() (int64, bool), fn func(p *progressRule, w *deadlineWriter)) {
+func ruleFixture(t *testing.T, acked ackCounter, fn func(p *progressRule, w *deadlineWriter)) {
 	synctest.Test(t, func(t *testing.T) {
 		w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder()}
 		p := newProgressRule(http.NewResponseController(w), DefaultIdleTimeout, DefaultMinTransferRate, acked)
@@ -170,9 +170,9 @@ func TestProgressRule(t *testing.T) {
 // bytes only when it ends; in between, the kernel's count of acknowledged
 // bytes tells a slow reader from a stalled one.
 func TestProgressRulePieces(t *testing.T) {
-	piece := func(rate int64) func() (int64, bool) {
+	piece := func(rate int64) ackCounter {
 		start := time.Now()
-		return func() (int64, bool) { return 1000 + rate*int64(time.Since(start)/time.Second), true }
+		return ackFunc(func() (int64, bool) { return 1000 + rate*int64(time.Since(start)/time.Second), true })
 	}
 	t.Run("SlowReaderWithinOnePiece", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
@@ -220,3 +220,8 @@ func TestProgressRuleQuota(t *testing.T) {
 		}
 	}
 }
+
+// ackFunc is an ackCounter made of a function.
+type ackFunc func() (int64, bool)
+
+func (f ackFunc) acked() (int64, bool) { return f() }

@@ -75,6 +75,14 @@ type Config struct {
 	ProbeInterval time.Duration
 }
 
+// requestState is what ServeHTTP keeps for one request, allocated once.
+type requestState struct {
+	rw   responseWriter
+	rule progressRule
+	body body
+	peer peer
+}
+
 // drainGrace is how long the rest of an unread request body may take to
 // arrive before its connection is closed.
 const drainGrace = 2 * time.Second
@@ -140,6 +148,7 @@ func New(cfg Config) (*Server, error) {
 	lopts := cfg.Limits
 	lopts.Metrics = s.metrics
 	lopts.Logger = cfg.Logger
+	lopts.ClientGone = func(r *http.Request) bool { return peerOf(r.Context()).gone() }
 	s.limits, err = limits.New(lopts)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -209,24 +218,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// which a load balancer sends elsewhere.
 		h.Set("Connection", "close")
 	}
+	// The request's state lives in one allocation: its response writer,
+	// its transfer rule and its body.
+	st := &requestState{peer: peerOf(r.Context())}
 	ctl := http.NewResponseController(w)
-	pr := peerOf(r.Context())
-	var acked func() (int64, bool)
-	if pr.tcp != nil {
-		acked = pr.acked
+	rule := &st.rule
+	var acked ackCounter
+	if st.peer.tcp != nil {
+		acked = &st.peer
 	}
-	rule := newProgressRule(ctl, s.cfg.IdleTimeout, s.cfg.MinTransferRate, acked)
+	rule.init(ctl, s.cfg.IdleTimeout, s.cfg.MinTransferRate, acked)
 	defer rule.stop()
-	rw := &responseWriter{ResponseWriter: w, ctl: ctl, rule: rule, peer: pr}
-	ctx := s3api.NewContext(r.Context(), info)
-	if pr.tcp != nil {
-		ctx = limits.WithClientGone(ctx, pr.gone)
-	}
-	r = r.WithContext(ctx)
+	rw := &st.rw
+	*rw = responseWriter{ResponseWriter: w, ctl: ctl, rule: rule, peer: st.peer}
+	r = r.WithContext(s3api.NewContext(r.Context(), info))
 	if r.Body != nil && r.Body != http.NoBody {
-		b := &body{rc: r.Body, rule: rule}
-		if pr.tcp != nil {
-			b.gone = pr.gone
+		b := &st.body
+		*b = body{rc: r.Body, rule: rule}
+		if st.peer.tcp != nil {
+			b.peer = &st.peer
 		}
 		rw.body = b
 		r.Body = b
