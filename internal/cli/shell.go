@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"golang.org/x/term"
 
 	"github.com/s3limit/s3limit/internal/shell"
@@ -125,7 +126,9 @@ func sharedCredentials(ctx context.Context, env *Env, profile string) (aws.Crede
 	if profile == "" {
 		profile = env.Getenv("AWS_PROFILE")
 	}
-	var opts []func(*config.LoadOptions) error
+	// Only the shared files: the instance metadata service is not where
+	// an operator keeps admin keys, and asking it stalls and logs.
+	opts := []func(*config.LoadOptions) error{config.WithEC2IMDSClientEnableState(imds.ClientDisabled)}
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}

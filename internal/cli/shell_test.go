@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -363,5 +364,31 @@ func TestShellAgainstAPortThatIsNotS3limit(t *testing.T) {
 	if code != ExitFailure || !strings.Contains(stderr, "server "+web.URL+" does not look like s3limit") ||
 		!strings.Contains(stderr, "point -server at the S3 port of s3limit serve") {
 		t.Errorf("exit %d, stderr %q; want 1 and a message that the server is not s3limit", code, stderr)
+	}
+}
+
+// TestShellDoesNotAskInstanceMetadata: without keys anywhere the shell
+// says so at once; it does not try the EC2 instance metadata service
+// (which stalls and logs off EC2).
+func TestShellDoesNotAskInstanceMetadata(t *testing.T) {
+	var asked atomic.Int64
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer imds.Close()
+	for _, k := range []string{"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CA_BUNDLE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "none")
+	env := map[string]string{"AWS_SHARED_CREDENTIALS_FILE": empty, "AWS_CONFIG_FILE": empty}
+	code, _, stderr := runCLI(t, "", env, "shell", "-server", "http://127.0.0.1:1", "-c", "s3.circuitBreaker")
+	if code != ExitUsage || !strings.Contains(stderr, "needs credentials") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Fatalf("the instance metadata service was asked %d times", n)
 	}
 }
