@@ -168,10 +168,10 @@ func (u *uploader) copyObject(ctx context.Context, size int64, replace bool, hea
 			in.Tagging = o.tagging
 		}
 		if k := o.ssec; k != nil {
-			in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+			in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.headers()
 		}
 		if k := o.srcSSEC; k != nil {
-			in.CopySourceSSECustomerAlgorithm, in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+			in.CopySourceSSECustomerAlgorithm, in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5 = k.headers()
 		}
 		shape(o, in, func(in *s3.CopyObjectInput) {
 			in.Bucket, in.Key = aws.String(u.f.bucket), aws.String(u.f.key)

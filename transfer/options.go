@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"maps"
 	"net/url"
 	"slices"
@@ -53,6 +54,11 @@ type options struct {
 
 // customerKey is an SSE-C key as S3 wants it in headers.
 type customerKey struct{ key, md5 string } // both base64
+
+// headers returns the SSE-C request fields for k: algorithm, key, key MD5.
+func (k *customerKey) headers() (alg, key, md5 *string) {
+	return aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+}
 
 // byteRange is a part of an object: off bytes in, n bytes long (-1: to
 // the end).

@@ -36,7 +36,7 @@ func (o *options) putObject(in *s3.PutObjectInput) {
 	in.ChecksumAlgorithm = o.checksum
 	in.ExpectedBucketOwner = optString(o.owner)
 	if k := o.ssec; k != nil {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.headers()
 	}
 }
 
@@ -54,7 +54,7 @@ func (o *options) createMultipartUpload(in *s3.CreateMultipartUploadInput) {
 	in.ChecksumAlgorithm = o.checksum
 	in.ExpectedBucketOwner = optString(o.owner)
 	if k := o.ssec; k != nil {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.headers()
 	}
 }
 
@@ -62,24 +62,24 @@ func (o *options) uploadPart(in *s3.UploadPartInput) {
 	in.ChecksumAlgorithm = o.checksum
 	in.ExpectedBucketOwner = optString(o.owner)
 	if k := o.ssec; k != nil {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.headers()
 	}
 }
 
 func (o *options) uploadPartCopy(in *s3.UploadPartCopyInput) {
 	in.ExpectedBucketOwner = optString(o.owner)
 	if k := o.ssec; k != nil {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.headers()
 	}
 	if k := o.srcSSEC; k != nil {
-		in.CopySourceSSECustomerAlgorithm, in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+		in.CopySourceSSECustomerAlgorithm, in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5 = k.headers()
 	}
 }
 
 func (o *options) completeMultipartUpload(in *s3.CompleteMultipartUploadInput) {
 	in.ExpectedBucketOwner = optString(o.owner)
 	if k := o.ssec; k != nil {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.headers()
 	}
 }
 
@@ -99,7 +99,7 @@ func (o *options) headObject(in *s3.HeadObjectInput, source bool) {
 		in.ExpectedBucketOwner = optString(o.owner)
 	}
 	if k != nil {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.headers()
 	}
 }
 
@@ -107,7 +107,7 @@ func (o *options) getObject(in *s3.GetObjectInput) {
 	in.VersionId = optString(o.version)
 	in.ExpectedBucketOwner = optString(o.owner)
 	if k := o.ssec; k != nil {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(k.key), aws.String(k.md5)
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = k.headers()
 	}
 }
 
