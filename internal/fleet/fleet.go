@@ -279,6 +279,11 @@ func (f *Fleet) missingShares() bool {
 func (f *Fleet) syncConfig(ctx context.Context, seen string) error {
 	f.configMu.Lock()
 	defer f.configMu.Unlock()
+	return f.syncConfigLocked(ctx, seen)
+}
+
+// syncConfigLocked is syncConfig with f.configMu held.
+func (f *Fleet) syncConfigLocked(ctx context.Context, seen string) error {
 	_, local := f.l.Document()
 	if seen != "" && seen == local {
 		return nil
@@ -302,8 +307,10 @@ func (f *Fleet) syncConfig(ctx context.Context, seen string) error {
 			f.log.Info("the fleet had no circuit breaker configuration: this server's is now the fleet's", "etag", etag)
 			return nil
 		}
-		// Another server was first: take its document.
-		return f.syncConfig(ctx, "")
+		// Another server was first: take its document. (f.configMu is
+		// held: calling syncConfig here deadlocked when Redis came back
+		// empty and two servers offered their documents at once.)
+		return f.syncConfigLocked(ctx, "")
 	}
 	if _, err := f.l.InstallShared([]byte(doc)); err != nil {
 		f.log.Error("the fleet's circuit breaker configuration is invalid; keeping the one in force", "err", err)
