@@ -294,6 +294,29 @@ func (b *Breaker) attachFleet() {
 
 // ensureFleetSlot gives sl its share state; new shares start at 0, so
 // nothing is admitted before the fleet granted a share.
+// clampShares keeps the count and bytes shares of a slot within limit ÷
+// servers when a configuration is installed: shares granted for the
+// previous limits must not let this server admit past a lowered limit
+// before the next round re-divides it (a busy server gets its larger share
+// back within a round or two).
+func clampShares(f *fleetSlot, lim *actionLimits, servers int64) {
+	for _, c := range [...]struct {
+		share *atomic.Int64
+		limit int64
+	}{{&f.count, lim.count}, {&f.bytes, lim.bytes}} {
+		if c.limit < 0 {
+			continue
+		}
+		most := c.limit / servers
+		for {
+			v := c.share.Load()
+			if v <= most || c.share.CompareAndSwap(v, most) {
+				break
+			}
+		}
+	}
+}
+
 func ensureFleetSlot(sl *slot) {
 	if sl.fleet.Load() == nil {
 		sl.fleet.CompareAndSwap(nil, new(fleetSlot))
@@ -352,7 +375,9 @@ func (b *Breaker) leaseAll(s *snapshot) {
 			lim := &sec.limits[ai]
 			if lim.count > 0 || lim.bytes > 0 || lim.ops > 0 || lim.rate > 0 {
 				lim.leased = true
-				ensureFleetSlot(slots(ai))
+				sl := slots(ai)
+				ensureFleetSlot(sl)
+				clampShares(sl.fleet.Load(), lim, max(b.fleetSize.Load(), 1))
 			}
 		}
 	}
