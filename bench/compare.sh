@@ -19,7 +19,7 @@
 # Printed: requests/s (median of the rounds, and min–max), the proxies as a
 # ratio to direct MinIO (ratio of the medians), the embedded store against the
 # best of the stores (versitygw, MinIO), the CPU time per request of each
-# row's processes (nginx and the gateway rows include MinIO's), and per server
+# row's server (for the proxies also with MinIO's added), and per server
 # the CPU seconds over the whole run (/proc/PID/stat utime+stime), the peak
 # RSS (VmHWM) and the RSS after the run (VmRSS); nginx figures are master plus
 # workers.
@@ -296,10 +296,10 @@ run() {
   local server=$1 wl=$2 op=$3 conc=$4 duration=$5 method=GET bodysize=0 t0 t1 out
   if [ "$op" = put ]; then method=PUT bodysize="$SMALL_BYTES"; fi
   local urls="$WORK/urls.$server.$wl"
-  t0="$(ticks ${CHAIN[$server]})"
+  t0="$(ticks ${CHAIN[$server]})" o0="$(ticks ${OWNPIDS[$server]})"
   out="$("$WRK" -t1 -c"$conc" -d"$duration" --timeout 60s -s bench/compare.lua "$(head -1 "$urls")" -- "$urls" "$method" "$bodysize" 2>&1)" || {
     echo "compare.sh: wrk failed against $server:" >&2; echo "$out" >&2; return 1; }
-  t1="$(ticks ${CHAIN[$server]})"
+  t1="$(ticks ${CHAIN[$server]})" o1="$(ticks ${OWNPIDS[$server]})"
   if echo "$out" | grep -q -e 'Non-2xx' -e 'Socket errors'; then
     echo "compare.sh: $server answered $wl with errors:" >&2; echo "$out" >&2
     echo "one request by curl:" >&2
@@ -312,11 +312,11 @@ run() {
     return 1
   fi
   if [ "$6" = warmup ]; then return 0; fi
-  echo "$out" | awk -v wl="$wl" -v s="$server" -v t0="$t0" -v t1="$t1" -v hz="$HZ" '
+  echo "$out" | awk -v wl="$wl" -v s="$server" -v t0="$t0" -v t1="$t1" -v o0="$o0" -v o1="$o1" -v hz="$HZ" '
     / requests in / { n = $1 }
     /^Requests\/sec:/ { rps = $2 }
-    END { printf "%s|%s|%s|%.0f\n", wl, s, rps, (n > 0) ? (t1 - t0) / hz / n * 1e6 : 0 }' >> "$WORK/results"
-  tail -1 "$WORK/results" | awk -F'|' '{ printf "  %-10s %10.1f requests/s  %6s µs CPU per request\n", $2, $3, $4 }'
+    END { printf "%s|%s|%s|%.0f|%.0f\n", wl, s, rps, (n > 0) ? (t1 - t0) / hz / n * 1e6 : 0, (n > 0) ? (o1 - o0) / hz / n * 1e6 : 0 }' >> "$WORK/results"
+  tail -1 "$WORK/results" | awk -F'|' '{ printf "  %-10s %10.1f requests/s  %6s µs CPU per request (%s µs the server alone)\n", $2, $3, $4, $5 }'
 }
 
 # bytes_of size: 4096, 4KiB, 64MiB, 1GiB (as bench/presign reads them) in bytes.
@@ -389,10 +389,10 @@ awk -F'|' -v wls="$(printf '%s|' "${WLS[@]}")" -v hz="$HZ" '
   function commas(s,   r) { r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } return s r }
   FILENAME ~ /labels$/ { order[++ns] = $1; label[$1] = $2; next }
   FILENAME ~ /totals$/ { cpu[$1] = $2 / hz; hwm[$1] = $3; rss[$1] = $4; next }
-  { rps[$1 "|" $2] = rps[$1 "|" $2] " " $3; us[$1 "|" $2] = us[$1 "|" $2] " " $4 }
+  { rps[$1 "|" $2] = rps[$1 "|" $2] " " $3; us[$1 "|" $2] = us[$1 "|" $2] " " $4; own[$1 "|" $2] = own[$1 "|" $2] " " $5 }
   END {
     nw = split(wls, wl, "|") - 1
-    for (w = 1; w <= nw; w++) for (i = 1; i <= ns; i++) { k = wl[w] "|" order[i]; med[k] = median(rps[k]); cpuus[k] = median(us[k]) }
+    for (w = 1; w <= nw; w++) for (i = 1; i <= ns; i++) { k = wl[w] "|" order[i]; med[k] = median(rps[k]); cpuus[k] = median(us[k]); ownus[k] = median(own[k]) }
     printf "\n| requests/s | %s | %s | %s |\n|---|---:|---:|---:|\n", wl[1], wl[2], wl[3]
     for (i = 1; i <= ns; i++) {
       s = order[i]; line = "| " label[s] " |"
@@ -407,7 +407,7 @@ awk -F'|' -v wls="$(printf '%s|' "${WLS[@]}")" -v hz="$HZ" '
     printf "\n| vs the best store (versitygw, MinIO) | %s | %s | %s |\n|---|---:|---:|---:|\n| s3limit, embedded store |", wl[1], wl[2], wl[3]
     for (w = 1; w <= nw; w++) {
       b = med[wl[w] "|versitygw"]; if (med[wl[w] "|minio"] > b) b = med[wl[w] "|minio"]
-      printf " %.2f× |", (b > 0) ? med[wl[w] "|embedded"] / b : 0
+      if (b > 0 && med[wl[w] "|embedded"] > 0) printf " %.2f× |", med[wl[w] "|embedded"] / b; else printf " – |"
     }
     printf "\n\n| min–max of the rounds | %s | %s | %s |\n|---|---:|---:|---:|\n", wl[1], wl[2], wl[3]
     for (i = 1; i <= ns; i++) {
@@ -415,10 +415,14 @@ awk -F'|' -v wls="$(printf '%s|' "${WLS[@]}")" -v hz="$HZ" '
       for (w = 1; w <= nw; w++) line = line " " minmax(rps[wl[w] "|" s]) " |"
       print line
     }
-    printf "\n| CPU µs per request (median; proxies include MinIO) | %s | %s | %s |\n|---|---:|---:|---:|\n", wl[1], wl[2], wl[3]
+    printf "\n| CPU µs per request, median: the server alone / with MinIO | %s | %s | %s |\n|---|---:|---:|---:|\n", wl[1], wl[2], wl[3]
     for (i = 1; i <= ns; i++) {
       s = order[i]; line = "| " label[s] " |"
-      for (w = 1; w <= nw; w++) line = line " " commas(sprintf("%.0f", cpuus[wl[w] "|" s])) " |"
+      for (w = 1; w <= nw; w++) {
+        k = wl[w] "|" s; cell = commas(sprintf("%.0f", ownus[k]))
+        if (s == "nginx" || s == "gateway") cell = cell " / " commas(sprintf("%.0f", cpuus[k]))
+        line = line " " cell " |"
+      }
       print line
     }
     printf "\n| server process | CPU s over the run | peak RSS | RSS after the run |\n|---|---:|---:|---:|\n"
