@@ -79,8 +79,8 @@ if [ ! -x "$VERSITYGW" ] || [ "$(cat "$VERSITYGW.version" 2>/dev/null)" != "$VER
   GOBIN="$CACHE_DIR/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
   echo "$VERSITYGW_VERSION" > "$VERSITYGW.version"
 fi
-# MinIO has no semver tags Go can resolve; this pseudo-version is
-# RELEASE.2026-02-12 and builds with the Go the module needs.
+# MinIO's release tags are not Go module versions; this pseudo-version pins
+# its commit of 2026-02-12, known to build with the Go the module needs.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO="$CACHE_DIR/bin/minio"
 # A binary installed by hand the same way carries the version in its build info.
