@@ -261,7 +261,8 @@ LABEL=([embedded]="s3limit, embedded store" [versitygw]="versitygw $VERSITYGW_VE
 PORT=([embedded]=$EPORT [versitygw]=$VPORT [minio]=$MPORT [nginx]=$NPORT [gateway]=$GPORT)
 AK=([embedded]=$KEY [versitygw]=$KEY [minio]=$KEY [nginx]=$KEY [gateway]=$FRONT_KEY)
 SK=([embedded]=$SECRET [versitygw]=$SECRET [minio]=$SECRET [nginx]=$SECRET [gateway]=$FRONT_SECRET)
-# The processes each row's CPU is the sum of.
+# Each row's own processes (nginx: master and workers), and the chain a
+# request runs through (a proxy and MinIO behind it).
 OWNPIDS=([embedded]=$EMBEDDED_PID [versitygw]=$VERSITYGW_PID [minio]=$MINIO_PID [nginx]=$NGINX_PIDS [gateway]=$GATEWAY_PID)
 CHAIN=([embedded]=$EMBEDDED_PID [versitygw]=$VERSITYGW_PID [minio]=$MINIO_PID
   [nginx]="$NGINX_PIDS $MINIO_PID" [gateway]="$GATEWAY_PID $MINIO_PID")
@@ -291,9 +292,11 @@ kib() {
 START_TICKS=()
 for s in "${SERVERS[@]}"; do START_TICKS+=("$(ticks ${OWNPIDS[$s]})"); done
 
-# run server workload op conc file -> appends "workload|server|rps|µs/request" to $WORK/results
+# run server workload op conc duration warmup|measured: one wrk run; a
+# measured one appends "workload|server|requests/s|chain µs/request|own
+# µs/request" to $WORK/results. Any error response or socket error fails.
 run() {
-  local server=$1 wl=$2 op=$3 conc=$4 duration=$5 method=GET bodysize=0 t0 t1 out
+  local server=$1 wl=$2 op=$3 conc=$4 duration=$5 method=GET bodysize=0 t0 t1 o0 o1 out
   if [ "$op" = put ]; then method=PUT bodysize="$SMALL_BYTES"; fi
   local urls="$WORK/urls.$server.$wl"
   t0="$(ticks ${CHAIN[$server]})" o0="$(ticks ${OWNPIDS[$server]})"
