@@ -25,6 +25,30 @@
 // one, plus at worst an unreferenced file; Open removes everything in tmp/
 // and every data file no record refers to.
 //
+// # Group commit
+//
+// Every bbolt commit ends in two fsyncs and bbolt runs one writable
+// transaction at a time, so a commit per write made concurrent writes
+// queue behind one another's fsyncs. Object, part, completion and delete
+// commits instead go to one committer (commit.go) that applies everything
+// queued in one transaction, in queue order, while the next writes queue
+// for the one after: with N writers in flight a commit carries about N/2
+// of them, and a lone writer waits for nobody (there is no batching
+// delay). A write is acknowledged only after the commit that holds it
+// returned, and a change that fails is taken out and the rest committed
+// again without it, so the outcome is that of committing one by one. The
+// data files need no coordination: each write fsyncs its own file and
+// shard directory before queueing its commit, and concurrent fsyncs
+// overlap in the kernel. The crash guarantees above are unchanged.
+//
+// Two further steps were measured and left out. Keeping small objects
+// inside the metadata database (no file, no data or directory fsync)
+// made a 4 KiB PUT from 16 writers about 1.6× cheaper again in
+// wall time, but changes what the write path is for small objects,
+// which the step-by-step crash tests pin down; fsyncing each shard
+// directory once per batch saves little, as 16 writes rarely share one
+// of the 256 shard directories and POSIX needs one fsync per directory.
+//
 // # Multipart objects
 //
 // CompleteMultipartUpload does not copy data: the object's record lists

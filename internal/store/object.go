@@ -91,7 +91,7 @@ func (s *Store) checkObject(bucket, key string, cond func(*objectRecord) error) 
 // to.
 func (s *Store) commitObject(bucket, key string, rec *objectRecord, cond func(*objectRecord) error, fresh []string) error {
 	var replaced []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.commits.update(func(tx *bolt.Tx) error {
 		b, err := objectsOf(tx, bucket)
 		if err != nil {
 			return err
@@ -188,7 +188,7 @@ func (s *Store) DeleteObject(bucket, key string) error {
 func (s *Store) DeleteObjects(bucket string, keys []string) ([]error, error) {
 	errs := make([]error, len(keys))
 	var released []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.commits.update(func(tx *bolt.Tx) error {
 		released = released[:0]
 		b, err := objectsOf(tx, bucket)
 		if err != nil {

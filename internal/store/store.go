@@ -61,6 +61,7 @@ type Options struct {
 // another process holds it).
 type Store struct {
 	db      *bolt.DB
+	commits *committer
 	dataDir string
 	tmpDir  string
 	now     func() time.Time
@@ -157,11 +158,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	s.commits = newCommitter(db)
 	return s, nil
 }
 
-// Close closes the metadata database. Requests in flight fail.
+// Close commits the writes already queued and closes the metadata
+// database. Requests in flight fail.
 func (s *Store) Close() error {
+	s.commits.close()
 	return s.db.Close()
 }
 
