@@ -56,6 +56,16 @@ func (o *Object) NewReader(off, length int64) io.ReadCloser {
 	return &segReader{s: o.s, segs: o.Info.segs, skip: off, left: length}
 }
 
+// Read-ahead advice for data files (adviseSequential): ranges of at
+// least readAheadMin bytes get it, and the first readAhead bytes of the
+// range are fetched in the background as the file is opened. Smaller
+// reads are served in one or two system calls; advice would only add
+// some.
+const (
+	readAheadMin = 1 << 20
+	readAhead    = 8 << 20
+)
+
 // errShortData means a data file is shorter than its record says.
 var errShortData = errors.New("store: data file shorter than its record")
 
@@ -94,6 +104,9 @@ func (r *segReader) open() error {
 	}
 	r.f = f
 	r.cur = &io.LimitedReader{R: f, N: min(seg.Size-r.skip, r.left)}
+	if r.cur.N >= readAheadMin {
+		adviseSequential(f, r.skip, r.cur.N)
+	}
 	r.skip = 0
 	return nil
 }
