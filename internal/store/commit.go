@@ -92,7 +92,9 @@ func (c *committer) loop() {
 			n := min(len(c.queue), maxBatch)
 			batch := make([]*commitReq, n)
 			copy(batch, c.queue)
-			c.queue = c.queue[:copy(c.queue, c.queue[n:])]
+			rest := copy(c.queue, c.queue[n:])
+			clear(c.queue[rest:]) // let committed requests be collected
+			c.queue = c.queue[:rest]
 			closed := c.closed
 			c.mu.Unlock()
 			if n == 0 {
