@@ -85,18 +85,26 @@ func BenchmarkGetObject4KiBParallel(b *testing.B) {
 
 // BenchmarkPutObject4KiBParallel measures 4 KiB PutObjects through the
 // handler from 16 goroutines at once (SetParallelism × GOMAXPROCS), each
-// writing its own keys: the case group commit is for.
+// writing its own keys: the case group commit is for. "file" stores every
+// object in a data file of its own, "inline" in the metadata database.
 func BenchmarkPutObject4KiBParallel(b *testing.B) {
 	for _, mode := range []struct {
-		name   string
-		noSync bool
-	}{{"fsync", false}, {"nosync", true}} {
+		name      string
+		noSync    bool
+		inlineMax int64
+	}{
+		{"fsync/inline", false, inlineMax},
+		{"fsync/file", false, -1},
+		{"nosync/inline", true, inlineMax},
+		{"nosync/file", true, -1},
+	} {
 		b.Run(mode.name, func(b *testing.B) {
 			s, err := Open(b.TempDir(), Options{NoSync: mode.noSync})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer s.Close()
+			s.inlineMax = mode.inlineMax
 			if err := s.CreateBucket("bench"); err != nil {
 				b.Fatal(err)
 			}
