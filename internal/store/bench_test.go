@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/s3limit/s3limit/internal/s3api"
@@ -79,4 +81,54 @@ func BenchmarkGetObject4KiBParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPutObject4KiBParallel measures 4 KiB PutObjects through the
+// handler from 16 goroutines at once (SetParallelism × GOMAXPROCS), each
+// writing its own keys: the case group commit is for. "file" stores every
+// object in a data file of its own, "inline" in the metadata database.
+func BenchmarkPutObject4KiBParallel(b *testing.B) {
+	for _, mode := range []struct {
+		name      string
+		noSync    bool
+		inlineMax int64
+	}{
+		{"fsync/inline", false, inlineMax},
+		{"fsync/file", false, -1},
+		{"nosync/inline", true, inlineMax},
+		{"nosync/file", true, -1},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			s, err := Open(b.TempDir(), Options{NoSync: mode.noSync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			s.inlineMax = mode.inlineMax
+			if err := s.CreateBucket("bench"); err != nil {
+				b.Fatal(err)
+			}
+			data := bytes.Repeat([]byte("x"), 4096)
+			var workers atomic.Int32
+			b.SetBytes(int64(len(data)))
+			b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				prefix := "w" + strconv.Itoa(int(workers.Add(1))) + "-"
+				i := 0
+				for pb.Next() {
+					key := prefix + strconv.Itoa(i%64)
+					i++
+					put := httptest.NewRequest("PUT", "/bench/"+key, bytes.NewReader(data))
+					put = put.WithContext(s3api.NewContext(put.Context(), &s3api.Info{Operation: s3api.OpPutObject, Bucket: "bench", Key: key, Size: int64(len(data))}))
+					rec := httptest.NewRecorder()
+					s.ServeHTTP(rec, put)
+					if rec.Code != 200 {
+						b.Errorf("put: %d %s", rec.Code, rec.Body.String())
+						return
+					}
+				}
+			})
+		})
+	}
 }

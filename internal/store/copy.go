@@ -56,7 +56,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	}
 	rd := src.NewReader(0, src.Info.Size)
 	defer rd.Close()
-	d, err := s.writeData(ctx, rd, writeSpec{size: src.Info.Size, maxSize: maxPutSize})
+	d, err := s.writeObjectData(ctx, rd, writeSpec{size: src.Info.Size, maxSize: maxPutSize})
 	if err != nil {
 		return ObjectInfo{}, err
 	}
@@ -64,7 +64,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 		Size:     d.size,
 		ETag:     d.etag(),
 		Modified: s.now().UnixNano(),
-		Segments: []segment{{ID: d.id, Size: d.size}},
+		Segments: []segment{d.segment()},
 		Meta:     src.Info.Metadata,
 		Tags:     src.Info.Tags,
 	}
@@ -78,7 +78,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	if opts.ReplaceTags {
 		rec.Tags = opts.Tags
 	}
-	if err := s.commitObject(dstBucket, dstKey, rec, nil, []string{d.id}); err != nil {
+	if err := s.commitObject(dstBucket, dstKey, rec, nil, d); err != nil {
 		return ObjectInfo{}, err
 	}
 	return rec.info(dstBucket, dstKey), nil

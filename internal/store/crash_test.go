@@ -342,6 +342,7 @@ func TestWriteFailureAtEachStepLeavesNothing(t *testing.T) {
 	for _, step := range []string{stepTempCreated, stepCopied, stepSynced, stepRenamed} {
 		t.Run(step, func(t *testing.T) {
 			e := newEnv(t)
+			e.fileBacked() // the steps are those of a data file
 			e.mkBucket("bkt")
 			e.put("bkt", "k", "old")
 			e.put("bkt", "src", "source")

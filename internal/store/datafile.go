@@ -29,28 +29,36 @@ type writeSpec struct {
 	checksumWant func() string
 }
 
-// dataFile is a data file in place under data/, not yet referenced by
-// any record: the caller commits it or removes it.
+// dataFile is the data of a new object or part, not yet referenced by
+// any record: a file in place under data/, or, when inline is not nil,
+// bytes the committing transaction stores in the inline table. The
+// caller commits it or discards it.
 type dataFile struct {
 	id       string
 	size     int64
 	md5      [md5.Size]byte
 	checksum *Checksum
+	inline   []byte // the data of an inline object; nil for a file
 }
 
 func (d dataFile) etag() string { return hex.EncodeToString(d.md5[:]) }
 
-// hashWriter writes to a file and to hashes, remembering the file's
-// write error so it can be told from a body read error.
+// segment is the record's reference to d.
+func (d dataFile) segment() segment {
+	return segment{ID: d.id, Size: d.size, Inline: d.inline != nil}
+}
+
+// hashWriter writes to dst and to hashes, remembering dst's write error
+// so it can be told from a body read error.
 type hashWriter struct {
-	f     *os.File
+	dst   io.Writer
 	md5   hash.Hash
 	extra hash.Hash // nil when no additional checksum is computed
 	err   error
 }
 
 func (w *hashWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
+	n, err := w.dst.Write(p)
 	if err != nil {
 		w.err = err
 		return n, err
@@ -62,10 +70,95 @@ func (w *hashWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// receive copies body to dst, computing and checking size, MD5 and
+// additional checksum against spec. The returned dataFile has no id.
+// Body read errors are returned as they are (the request pipeline
+// reports signature and checksum failures through them).
+func (s *Store) receive(ctx context.Context, dst io.Writer, body io.Reader, spec writeSpec) (dataFile, error) {
+	w := &hashWriter{dst: dst, md5: md5.New()}
+	if spec.checksumAlg != "" {
+		w.extra = newChecksumHash(spec.checksumAlg)
+	}
+	limit := spec.maxSize
+	if spec.size >= 0 {
+		limit = spec.size
+	}
+	bufp := s.bufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(w, io.LimitReader(body, limit+1), *bufp)
+	s.bufs.Put(bufp)
+	switch {
+	case err != nil && w.err != nil:
+		return dataFile{}, fmt.Errorf("store: write data: %w", err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return dataFile{}, s3api.ErrIncompleteBody
+	case err != nil:
+		return dataFile{}, err
+	case n > spec.maxSize:
+		return dataFile{}, s3api.ErrEntityTooLarge
+	case spec.size >= 0 && n != spec.size:
+		return dataFile{}, s3api.ErrIncompleteBody
+	}
+	if err := ctx.Err(); err != nil {
+		return dataFile{}, err
+	}
+	d := dataFile{size: n}
+	w.md5.Sum(d.md5[:0])
+	if spec.contentMD5 != nil && !bytes.Equal(spec.contentMD5, d.md5[:]) {
+		return dataFile{}, s3api.ErrBadDigest
+	}
+	if w.extra != nil {
+		got := base64.StdEncoding.EncodeToString(w.extra.Sum(nil))
+		want := ""
+		if spec.checksumWant != nil {
+			want = spec.checksumWant()
+		}
+		if want != "" && want != got {
+			return dataFile{}, s3api.ErrBadDigest.WithMessage("The %s you specified did not match the calculated checksum.", spec.checksumAlg)
+		}
+		d.checksum = &Checksum{Algorithm: spec.checksumAlg, Value: got}
+	}
+	return d, nil
+}
+
+// writeObjectData receives the body of a whole object: in memory when
+// it has at most s.inlineMax bytes (the object is then stored inline),
+// otherwise into a data file by writeData. A body of unknown size is
+// read up to s.inlineMax+1 bytes to decide.
+func (s *Store) writeObjectData(ctx context.Context, body io.Reader, spec writeSpec) (dataFile, error) {
+	if spec.size > spec.maxSize {
+		return dataFile{}, s3api.ErrEntityTooLarge
+	}
+	if spec.size > s.inlineMax || s.inlineMax < 0 {
+		return s.writeData(ctx, body, spec)
+	}
+	if spec.size < 0 {
+		head := make([]byte, s.inlineMax+1)
+		n, err := io.ReadFull(body, head)
+		switch {
+		case err == nil: // more than s.inlineMax bytes
+			return s.writeData(ctx, io.MultiReader(bytes.NewReader(head), body), spec)
+		case err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF):
+			return dataFile{}, err
+		}
+		body = bytes.NewReader(head[:n])
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(max(spec.size, 0)))
+	d, err := s.receive(ctx, &buf, body, spec)
+	if err != nil {
+		return dataFile{}, err
+	}
+	d.id = newID()
+	d.inline = buf.Bytes()
+	if d.inline == nil {
+		d.inline = []byte{} // an empty object is inline too
+	}
+	return d, nil
+}
+
 // writeData streams body into a new data file: temporary file, verify,
 // fsync, rename into data/, fsync the directory. On any failure nothing
-// is left behind. Body read errors are returned as they are (the request
-// pipeline reports signature and checksum failures through them).
+// is left behind.
 func (s *Store) writeData(ctx context.Context, body io.Reader, spec writeSpec) (dataFile, error) {
 	if spec.size > spec.maxSize {
 		return dataFile{}, s3api.ErrEntityTooLarge
@@ -83,48 +176,11 @@ func (s *Store) writeData(ctx context.Context, body io.Reader, spec writeSpec) (
 	if err := s.step(stepTempCreated); err != nil {
 		return fail(err)
 	}
-	w := &hashWriter{f: f, md5: md5.New()}
-	if spec.checksumAlg != "" {
-		w.extra = newChecksumHash(spec.checksumAlg)
-	}
-	limit := spec.maxSize
-	if spec.size >= 0 {
-		limit = spec.size
-	}
-	bufp := s.bufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(w, io.LimitReader(body, limit+1), *bufp)
-	s.bufs.Put(bufp)
-	switch {
-	case err != nil && w.err != nil:
-		return fail(fmt.Errorf("store: write data: %w", err))
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fail(s3api.ErrIncompleteBody)
-	case err != nil:
-		return fail(err)
-	case n > spec.maxSize:
-		return fail(s3api.ErrEntityTooLarge)
-	case spec.size >= 0 && n != spec.size:
-		return fail(s3api.ErrIncompleteBody)
-	}
-	if err := ctx.Err(); err != nil {
+	d, err := s.receive(ctx, f, body, spec)
+	if err != nil {
 		return fail(err)
 	}
-	d := dataFile{id: newID(), size: n}
-	w.md5.Sum(d.md5[:0])
-	if spec.contentMD5 != nil && !bytes.Equal(spec.contentMD5, d.md5[:]) {
-		return fail(s3api.ErrBadDigest)
-	}
-	if w.extra != nil {
-		got := base64.StdEncoding.EncodeToString(w.extra.Sum(nil))
-		want := ""
-		if spec.checksumWant != nil {
-			want = spec.checksumWant()
-		}
-		if want != "" && want != got {
-			return fail(s3api.ErrBadDigest.WithMessage("The %s you specified did not match the calculated checksum.", spec.checksumAlg))
-		}
-		d.checksum = &Checksum{Algorithm: spec.checksumAlg, Value: got}
-	}
+	d.id = newID()
 	if err := s.step(stepCopied); err != nil {
 		return fail(err)
 	}
@@ -195,5 +251,7 @@ func (s *Store) syncDir(dir string) error {
 
 // discard removes a data file that was never committed.
 func (s *Store) discard(d dataFile) {
-	os.Remove(s.dataPath(d.id))
+	if d.inline == nil {
+		os.Remove(s.dataPath(d.id))
+	}
 }

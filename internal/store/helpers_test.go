@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/s3limit/s3limit/internal/s3api"
+	bolt "go.etcd.io/bbolt"
 )
 
 // clock is a virtual clock for tests.
@@ -54,6 +55,10 @@ func newEnv(t *testing.T) *env {
 	e.open()
 	return e
 }
+
+// fileBacked makes the store write every object to a data file, for
+// tests of the data files themselves (pins, short files, orphans).
+func (e *env) fileBacked() { e.s.inlineMax = -1 }
 
 func (e *env) open() {
 	e.t.Helper()
@@ -218,7 +223,8 @@ func (e *env) dataFiles() (data, tmp []string) {
 	return data, tmp
 }
 
-// referencedIDs returns every data id the metadata refers to.
+// referencedIDs returns every data file id the metadata refers to
+// (inline data has no file).
 func (e *env) referencedIDs() map[string]bool {
 	e.t.Helper()
 	ids := make(map[string]bool)
@@ -239,7 +245,9 @@ func (e *env) referencedIDs() map[string]bool {
 					e.t.Fatal(err)
 				}
 				for _, s := range oi.segs {
-					ids[s.ID] = true
+					if !s.Inline {
+						ids[s.ID] = true
+					}
 				}
 			}
 			if !lr.IsTruncated {
@@ -269,6 +277,49 @@ func (e *env) checkNoGarbage(extra int) {
 	if got, want := len(data), len(e.referencedIDs())+extra; got != want {
 		e.t.Errorf("%d data files, want %d", got, want)
 	}
+	if got, want := e.inlineEntries(), e.referencedInline(); got != want {
+		e.t.Errorf("%d inline data entries, want %d (one per inline object)", got, want)
+	}
+}
+
+// inlineEntries counts the entries of the inline table.
+func (e *env) inlineEntries() int {
+	e.t.Helper()
+	n := 0
+	err := e.s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket([]byte(inlineTable)).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// referencedInline counts the inline segments of all objects.
+func (e *env) referencedInline() int {
+	e.t.Helper()
+	n := 0
+	err := e.s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(objectsTable)).ForEachBucket(func(name []byte) error {
+			return tx.Bucket([]byte(objectsTable)).Bucket(name).ForEach(func(_, v []byte) error {
+				var rec objectRecord
+				if err := decode(v, &rec); err != nil {
+					return err
+				}
+				for _, seg := range rec.Segments {
+					if seg.Inline {
+						n++
+					}
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }
 
 // newRequest builds a classified request for the handler.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Tag is one object or bucket tag.
@@ -59,10 +61,12 @@ type owner struct {
 	DisplayName string `xml:"DisplayName"`
 }
 
-// segment is one data file of an object, in order.
+// segment is one piece of an object's data, in order: a data file, or
+// an entry of the inline table.
 type segment struct {
-	ID   string `json:"id"`
-	Size int64  `json:"n"`
+	ID     string `json:"id"`
+	Size   int64  `json:"n"`
+	Inline bool   `json:"i,omitempty"` // data in the inline table under ID
 }
 
 type bucketRecord struct {
@@ -143,10 +147,26 @@ func sameSegments(a, b []segment) bool {
 	return true
 }
 
+// segmentIDs returns the ids of segs' data files (not of inline data).
 func segmentIDs(segs []segment) []string {
-	ids := make([]string, len(segs))
-	for i, s := range segs {
-		ids[i] = s.ID
+	ids := make([]string, 0, len(segs))
+	for _, s := range segs {
+		if !s.Inline {
+			ids = append(ids, s.ID)
+		}
 	}
 	return ids
+}
+
+// dropSegments deletes the inline data of segs in tx and returns the ids
+// of their data files, which the caller releases once tx committed.
+func dropSegments(tx *bolt.Tx, segs []segment) ([]string, error) {
+	for _, seg := range segs {
+		if seg.Inline {
+			if err := tx.Bucket([]byte(inlineTable)).Delete([]byte(seg.ID)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return segmentIDs(segs), nil
 }

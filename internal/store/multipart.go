@@ -131,7 +131,7 @@ func (s *Store) UploadPartCopy(ctx context.Context, bucket, key, uploadID string
 func (s *Store) commitPart(bucket, key, uploadID string, partNumber int, d dataFile) (PartInfo, error) {
 	rec := partRecord{ID: d.id, Size: d.size, ETag: d.etag(), Modified: s.now().UnixNano(), Checksum: d.checksum}
 	var replaced []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.commits.update(func(tx *bolt.Tx) error {
 		replaced = nil
 		if _, err := getUpload(tx, bucket, key, uploadID); err != nil {
 			return err
@@ -173,7 +173,7 @@ func (s *Store) CompleteMultipartUpload(bucket, key, uploadID string, parts []Co
 	now := s.now().UnixNano()
 	var rec *objectRecord
 	var released []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.commits.update(func(tx *bolt.Tx) error {
 		released = nil
 		up, err := getUpload(tx, bucket, key, uploadID)
 		if err != nil {

@@ -45,7 +45,7 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if err := s.checkObject(bucket, key, cond); err != nil {
 		return ObjectInfo{}, err
 	}
-	d, err := s.writeData(ctx, body, writeSpec{
+	d, err := s.writeObjectData(ctx, body, writeSpec{
 		size:         opts.Size,
 		maxSize:      maxPutSize,
 		contentMD5:   opts.ContentMD5,
@@ -59,12 +59,12 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		Size:     d.size,
 		ETag:     d.etag(),
 		Modified: s.now().UnixNano(),
-		Segments: []segment{{ID: d.id, Size: d.size}},
+		Segments: []segment{d.segment()},
 		Meta:     opts.Metadata,
 		Tags:     opts.Tags,
 		Checksum: d.checksum,
 	}
-	if err := s.commitObject(bucket, key, rec, cond, []string{d.id}); err != nil {
+	if err := s.commitObject(bucket, key, rec, cond, d); err != nil {
 		return ObjectInfo{}, err
 	}
 	return rec.info(bucket, key), nil
@@ -85,22 +85,26 @@ func (s *Store) checkObject(bucket, key string, cond func(*objectRecord) error) 
 	})
 }
 
-// commitObject makes rec the object at bucket/key after cond (may be nil)
-// accepted the current one, then removes the replaced object's files. On
-// failure it removes the files named by fresh, which nothing else refers
-// to.
-func (s *Store) commitObject(bucket, key string, rec *objectRecord, cond func(*objectRecord) error, fresh []string) error {
+// commitObject makes rec, whose data is d, the object at bucket/key after
+// cond (may be nil) accepted the current one, then removes the replaced
+// object's files. On failure it discards d.
+func (s *Store) commitObject(bucket, key string, rec *objectRecord, cond func(*objectRecord) error, d dataFile) error {
 	var replaced []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.commits.update(func(tx *bolt.Tx) error {
 		b, err := objectsOf(tx, bucket)
 		if err != nil {
 			return err
 		}
-		replaced, err = putObjectRecord(b, key, rec, cond)
-		return err
+		if replaced, err = putObjectRecord(b, key, rec, cond); err != nil {
+			return err
+		}
+		if d.inline != nil {
+			return tx.Bucket([]byte(inlineTable)).Put([]byte(d.id), d.inline)
+		}
+		return nil
 	})
 	if err != nil {
-		s.removeFiles(fresh)
+		s.discard(d)
 		return err
 	}
 	_ = s.step(stepCommitted) // the object exists; a hook error changes nothing
@@ -137,9 +141,9 @@ func currentObject(b *bolt.Bucket, key string) (*objectRecord, error) {
 }
 
 // putObjectRecord makes rec the object at key of the bucket's objects b,
-// after cond (may be nil) accepted the current object, and returns the
-// data ids of the object it replaced, which the caller releases once the
-// transaction committed.
+// after cond (may be nil) accepted the current object, deletes the
+// replaced object's inline data and returns the ids of its data files,
+// which the caller releases once the transaction committed.
 func putObjectRecord(b *bolt.Bucket, key string, rec *objectRecord, cond func(*objectRecord) error) (replaced []string, err error) {
 	old, err := currentObject(b, key)
 	if err != nil {
@@ -151,7 +155,9 @@ func putObjectRecord(b *bolt.Bucket, key string, rec *objectRecord, cond func(*o
 		}
 	}
 	if old != nil {
-		replaced = segmentIDs(old.Segments)
+		if replaced, err = dropSegments(b.Tx(), old.Segments); err != nil {
+			return nil, err
+		}
 	}
 	return replaced, b.Put([]byte(key), encode(rec))
 }
@@ -188,7 +194,7 @@ func (s *Store) DeleteObject(bucket, key string) error {
 func (s *Store) DeleteObjects(bucket string, keys []string) ([]error, error) {
 	errs := make([]error, len(keys))
 	var released []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.commits.update(func(tx *bolt.Tx) error {
 		released = released[:0]
 		b, err := objectsOf(tx, bucket)
 		if err != nil {
@@ -205,7 +211,11 @@ func (s *Store) DeleteObjects(bucket string, keys []string) ([]error, error) {
 			if old == nil {
 				continue
 			}
-			released = append(released, segmentIDs(old.Segments)...)
+			ids, err := dropSegments(tx, old.Segments)
+			if err != nil {
+				return err
+			}
+			released = append(released, ids...)
 			if err := b.Delete([]byte(key)); err != nil {
 				return err
 			}

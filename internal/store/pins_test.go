@@ -7,6 +7,7 @@ import (
 
 func TestPinProtocol(t *testing.T) {
 	e := newEnv(t)
+	e.fileBacked()
 	e.mkBucket("bkt")
 	oi := e.put("bkt", "k", "x")
 	id := oi.segs[0].ID

@@ -1,11 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Object is an object opened for reading. Its data stays readable, even
@@ -14,7 +17,8 @@ type Object struct {
 	Info ObjectInfo
 
 	s         *Store
-	ids       []string
+	ids       []string // pinned data files
+	inline    [][]byte // per segment of Info: a copy of its inline data, or nil
 	closeOnce sync.Once
 }
 
@@ -22,25 +26,58 @@ type Object struct {
 func (s *Store) OpenObject(bucket, key string) (*Object, error) {
 	for {
 		since := s.releaseCount()
-		oi, err := s.StatObject(bucket, key)
+		oi, inline, err := s.lookupObject(bucket, key)
 		if err != nil {
 			return nil, err
 		}
 		ids := segmentIDs(oi.segs)
 		if s.pin(ids, since) {
-			return &Object{Info: oi, s: s, ids: ids}, nil
+			return &Object{Info: oi, s: s, ids: ids, inline: inline}, nil
 		}
 		// A release happened since the lookup: the files are safe only if
 		// the object still refers to them.
 		again, err := s.StatObject(bucket, key)
 		if err == nil && sameSegments(again.segs, oi.segs) {
-			return &Object{Info: again, s: s, ids: ids}, nil
+			return &Object{Info: again, s: s, ids: ids, inline: inline}, nil
 		}
 		s.unpin(ids)
 		if err != nil {
 			return nil, err
 		}
 	}
+}
+
+// lookupObject is StatObject that also copies the object's inline data
+// (nil when it has none), read in the same transaction.
+func (s *Store) lookupObject(bucket, key string) (ObjectInfo, [][]byte, error) {
+	var oi ObjectInfo
+	var inline [][]byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b, err := objectsOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		rec, err := getObject(b, key)
+		if err != nil {
+			return err
+		}
+		oi = rec.info(bucket, key)
+		for i, seg := range rec.Segments {
+			if !seg.Inline {
+				continue
+			}
+			v := tx.Bucket([]byte(inlineTable)).Get([]byte(seg.ID))
+			if int64(len(v)) != seg.Size {
+				return errShortData
+			}
+			if inline == nil {
+				inline = make([][]byte, len(rec.Segments))
+			}
+			inline[i] = bytes.Clone(v) // v lives only as long as tx
+		}
+		return nil
+	})
+	return oi, inline, err
 }
 
 // Close releases the object's data. It is safe to call more than once.
@@ -53,8 +90,18 @@ func (o *Object) Close() error {
 // off. The range must lie within the object. Close the reader, then the
 // Object.
 func (o *Object) NewReader(off, length int64) io.ReadCloser {
-	return &segReader{s: o.s, segs: o.Info.segs, skip: off, left: length}
+	return &segReader{s: o.s, segs: o.Info.segs, inline: o.inline, skip: off, left: length}
 }
+
+// Read-ahead advice for data files (adviseSequential): ranges of at
+// least readAheadMin bytes get it, and the first readAhead bytes of the
+// range are fetched in the background as the file is opened. Smaller
+// reads are served in one or two system calls; advice would only add
+// some.
+const (
+	readAheadMin = 1 << 20
+	readAhead    = 8 << 20
+)
 
 // errShortData means a data file is shorter than its record says.
 var errShortData = errors.New("store: data file shorter than its record")
@@ -62,13 +109,15 @@ var errShortData = errors.New("store: data file shorter than its record")
 // segReader reads a range across an object's data files, opening one
 // file at a time.
 type segReader struct {
-	s    *Store
-	segs []segment
-	i    int   // next segment to open
-	skip int64 // bytes to skip before the range starts
-	left int64 // bytes of the range not yet read
-	cur  *io.LimitedReader
-	f    *os.File
+	s      *Store
+	segs   []segment
+	inline [][]byte // per segment: its inline data, or nil
+	i      int      // next segment to open
+	skip   int64    // bytes to skip before the range starts
+	left   int64    // bytes of the range not yet read
+	cur    *io.LimitedReader
+	f      *os.File // the current segment's file; nil for inline data
+	data   []byte   // the current segment's inline data from the range start
 }
 
 // open opens the segment holding the next byte of the range.
@@ -82,6 +131,14 @@ func (r *segReader) open() error {
 	}
 	seg := r.segs[r.i]
 	r.i++
+	if seg.Inline {
+		data := r.inline[r.i-1]
+		n := min(seg.Size-r.skip, r.left)
+		r.data = data[r.skip : r.skip+n]
+		r.cur = &io.LimitedReader{R: bytes.NewReader(r.data), N: n}
+		r.skip = 0
+		return nil
+	}
 	f, err := os.Open(r.s.dataPath(seg.ID))
 	if err != nil {
 		return fmt.Errorf("store: open data: %w", err)
@@ -94,6 +151,9 @@ func (r *segReader) open() error {
 	}
 	r.f = f
 	r.cur = &io.LimitedReader{R: f, N: min(seg.Size-r.skip, r.left)}
+	if r.cur.N >= readAheadMin {
+		adviseSequential(f, r.skip, r.cur.N)
+	}
 	r.skip = 0
 	return nil
 }
@@ -101,8 +161,10 @@ func (r *segReader) open() error {
 // done closes the current file after its part of the range was read.
 func (r *segReader) done() error {
 	short := r.cur.N > 0
-	r.f.Close()
-	r.f, r.cur = nil, nil
+	if r.f != nil {
+		r.f.Close()
+	}
+	r.f, r.cur, r.data = nil, nil, nil
 	if short {
 		return errShortData
 	}
@@ -143,7 +205,16 @@ func (r *segReader) WriteTo(w io.Writer) (int64, error) {
 				return total, err
 			}
 		}
-		n, err := io.Copy(w, r.cur)
+		var n int64
+		var err error
+		if r.f == nil { // inline data: one write, no copy buffer
+			var m int
+			m, err = w.Write(r.data)
+			n = int64(m)
+			r.cur.N -= n
+		} else {
+			n, err = io.Copy(w, r.cur)
+		}
 		total += n
 		r.left -= n
 		if err != nil {

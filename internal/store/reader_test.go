@@ -15,6 +15,7 @@ import (
 
 func TestOpenObjectSurvivesOverwriteAndDelete(t *testing.T) {
 	e := newEnv(t)
+	e.fileBacked()
 	e.mkBucket("bkt")
 	e.put("bkt", "k", "version one")
 	obj, err := e.s.OpenObject("bkt", "k")
@@ -107,6 +108,7 @@ func TestConcurrentReadersSeeWholeVersions(t *testing.T) {
 
 func TestReaderReportsShortDataFile(t *testing.T) {
 	e := newEnv(t)
+	e.fileBacked()
 	e.mkBucket("bkt")
 	oi := e.put("bkt", "k", "0123456789")
 	obj, err := e.s.OpenObject("bkt", "k")

@@ -22,6 +22,7 @@ const (
 	objectsTable = "objects" // nested per bucket: key → objectRecord
 	uploadsTable = "uploads" // nested per bucket: key NUL uploadID → uploadRecord
 	partsTable   = "parts"   // uploadID + uint32 part number → partRecord
+	inlineTable  = "inline"  // data id → data of an inline segment
 )
 
 // Limits Amazon S3 applies and the store enforces.
@@ -37,6 +38,11 @@ const (
 	tmpDirName       = "tmp"
 	dbLockWaitPeriod = time.Second
 )
+
+// inlineMax is the largest object, in bytes, whose data is kept in the
+// metadata database rather than in a file of its own (see the package
+// documentation, "Small objects inline").
+const inlineMax = 16 << 10
 
 // Options configures a Store. The zero value is ready for production use.
 type Options struct {
@@ -61,6 +67,7 @@ type Options struct {
 // another process holds it).
 type Store struct {
 	db      *bolt.DB
+	commits *committer
 	dataDir string
 	tmpDir  string
 	now     func() time.Time
@@ -71,6 +78,9 @@ type Store struct {
 	// minPartSize is the smallest size of every part but the last;
 	// tests lower it.
 	minPartSize int64
+	// inlineMax is the largest object kept inline, in bytes; negative
+	// keeps none. Open sets the package's inlineMax; tests change it.
+	inlineMax int64
 	// hook, when set, runs at each step of the write path; an error
 	// aborts the write as a failure at that step would. Tests use it to
 	// inject failures and crashes; it is nil in production.
@@ -109,6 +119,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		region:      opts.Region,
 		owner:       owner{ID: opts.OwnerID, DisplayName: opts.OwnerName},
 		minPartSize: minPartSize,
+		inlineMax:   inlineMax,
 		pins:        make(map[string]int),
 		doomed:      make(map[string]struct{}),
 	}
@@ -143,7 +154,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.db = db
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range []string{bucketsTable, objectsTable, uploadsTable, partsTable} {
+		for _, name := range []string{bucketsTable, objectsTable, uploadsTable, partsTable, inlineTable} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return err
 			}
@@ -157,11 +168,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	s.commits = newCommitter(db)
 	return s, nil
 }
 
-// Close closes the metadata database. Requests in flight fail.
+// Close commits the writes already queued and closes the metadata
+// database. Requests in flight fail.
 func (s *Store) Close() error {
+	s.commits.close()
 	return s.db.Close()
 }
 
