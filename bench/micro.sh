@@ -11,7 +11,7 @@ run() { go test -run '^$' -bench "$2" -benchtime "$bt" -count "$n" -benchmem "$1
 run ./bandwidth/ 'Bucket|LimitedStreamRead'
 run ./internal/limits/ 'AdmitRelease|AdmitRefused|Middleware|Load100kBuckets'
 run ./internal/s3api/ 'ClassifyAuthenticate'
-run ./internal/server/ 'Pipeline'
+run ./internal/server/ 'Pipeline|Gateway|LogBuffer'
 run ./internal/metrics/ 'ObserveRequest'
 run ./internal/store/ 'PutGetObject4KiB|PutObject4KiBParallel|GetObject4KiBParallel'
 run ./transfer/ 'GovernorAcquireRelease|MeteredBodyRead'

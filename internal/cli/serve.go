@@ -179,8 +179,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err := f.validate(); err != nil {
 		return usageError("%v", err)
 	}
-	log, _ := f.newLogger(env.Stderr) // validated above
-	accessLog := log
+	// The access log is buffered (a write per request costs more CPU
+	// than verifying its signature); other lines go out at once, after
+	// the access log lines before them. Closed last: after shutdown.
+	logs := server.NewLogBuffer(env.Stderr, 0, 0)
+	defer logs.Close()
+	log, _ := f.newLogger(logs.Direct()) // validated above
+	accessLog, _ := f.newLogger(logs)
 	if f.quiet {
 		accessLog = slog.New(slog.DiscardHandler)
 	}

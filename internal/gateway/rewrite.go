@@ -10,16 +10,39 @@ import (
 	"github.com/s3limit/s3limit/internal/sigv4"
 )
 
-// presignParams are the query parameters of a presigned client URL
-// (lowercase). Other X-Amz-* parameters are request parameters and stay.
-var presignParams = map[string]bool{
-	"x-amz-algorithm":      true,
-	"x-amz-credential":     true,
-	"x-amz-date":           true,
-	"x-amz-expires":        true,
-	"x-amz-signedheaders":  true,
-	"x-amz-signature":      true,
-	"x-amz-security-token": true,
+// presignParams are the query parameters of a presigned client URL.
+// Other X-Amz-* parameters are request parameters and stay.
+var presignParams = [...]string{
+	"X-Amz-Algorithm",
+	"X-Amz-Credential",
+	"X-Amz-Date",
+	"X-Amz-Expires",
+	"X-Amz-SignedHeaders",
+	"X-Amz-Signature",
+	"X-Amz-Security-Token",
+}
+
+// isPresignParam reports whether a raw (escaped) query parameter name is
+// one of presignParams, in any case. Only a name with escapes is
+// unescaped (X%2DAmz%2DDate), so that the usual query costs no
+// allocation.
+func isPresignParam(name string) bool {
+	if strings.IndexByte(name, '%') >= 0 {
+		n, err := url.QueryUnescape(name)
+		if err != nil {
+			return false
+		}
+		name = n
+	}
+	if len(name) < len("X-Amz-Date") || !strings.EqualFold(name[:6], "x-amz-") {
+		return false
+	}
+	for _, p := range presignParams {
+		if strings.EqualFold(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // outbound builds the upstream request of c: the URL from the classified
@@ -217,11 +240,12 @@ func stripPresignQuery(raw string) string {
 		return raw
 	}
 	var b strings.Builder
+	b.Grow(len(raw))
 	for rest := raw; rest != ""; {
 		var part string
 		part, rest, _ = strings.Cut(rest, "&")
 		name, _, _ := strings.Cut(part, "=")
-		if n, err := url.QueryUnescape(name); err == nil && presignParams[strings.ToLower(n)] {
+		if isPresignParam(name) {
 			continue
 		}
 		if b.Len() > 0 {

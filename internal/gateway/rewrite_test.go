@@ -73,11 +73,22 @@ func TestStripPresignQuery(t *testing.T) {
 		// Request parameters that happen to start with X-Amz- stay.
 		{"X-Amz-Expected-Bucket-Owner=123&X-Amz-Signature=abc", "X-Amz-Expected-Bucket-Owner=123"},
 		{"X%2DAmz%2DSignature=abc&tagging", "tagging"},
+		{"x-AMZ-date=1&X-Amz-Dat=2&X-Amz=3&X-Amz-Date-Extra=4", "X-Amz-Dat=2&X-Amz=3&X-Amz-Date-Extra=4"},
+		{"X-Amz-%ZZ=1&X-Amz-Expires=9", "X-Amz-%ZZ=1"}, // a bad escape stays, as the client sent it
 	}
 	for _, tc := range tests {
 		if got := stripPresignQuery(tc.in); got != tc.want {
 			t.Errorf("stripPresignQuery(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestStripPresignQueryAllocations: a presigned URL's query costs one
+// allocation, the query that is kept.
+func TestStripPresignQueryAllocations(t *testing.T) {
+	const q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&x-id=GetObject&X-Amz-Signature=abc"
+	if n := testing.AllocsPerRun(100, func() { stripPresignQuery(q) }); n > 1 {
+		t.Errorf("%v allocations, want at most 1", n)
 	}
 }
 

@@ -77,10 +77,12 @@ type Config struct {
 
 // requestState is what ServeHTTP keeps for one request, allocated once.
 type requestState struct {
-	rw   responseWriter
-	rule progressRule
-	body body
-	peer peer
+	rw      responseWriter
+	rule    progressRule
+	body    body
+	peer    peer
+	ctl     http.ResponseController
+	headers [2]string // the values of X-Amz-Request-Id and Server
 }
 
 // drainGrace is how long the rest of an unread request body may take to
@@ -210,18 +212,22 @@ func (s *Server) Close() error {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	info := &s3api.Info{RequestID: newRequestID(), Size: -1}
+	// The request's state lives in one allocation: its response writer,
+	// its transfer rule, its body and the values of the headers set here.
+	st := &requestState{peer: peerOf(r.Context())}
+	st.ctl = *http.NewResponseController(w)
+	ctl := &st.ctl
+	st.headers = [...]string{info.RequestID, "s3limit"}
 	h := w.Header()
-	h.Set("x-amz-request-id", info.RequestID)
-	h.Set("Server", "s3limit")
+	// Set by hand, canonical names and values capped so that an append
+	// copies them: Header.Set costs two allocations each.
+	h["X-Amz-Request-Id"] = st.headers[0:1:1]
+	h["Server"] = st.headers[1:2:2]
 	if s.health.draining.Load() {
 		// Shutting down: each client's next request opens a connection,
 		// which a load balancer sends elsewhere.
 		h.Set("Connection", "close")
 	}
-	// The request's state lives in one allocation: its response writer,
-	// its transfer rule and its body.
-	st := &requestState{peer: peerOf(r.Context())}
-	ctl := http.NewResponseController(w)
 	rule := &st.rule
 	var acked ackCounter
 	if st.peer.tcp != nil {
