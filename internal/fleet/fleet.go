@@ -15,8 +15,13 @@
 // shares: the limit divided max-min fairly by demand, granted only out
 // of what the others do not hold. So the shares recorded in Redis never
 // sum to more than the limit, and a server never has more in flight than
-// its recorded share. A server that stops reporting (killed) is dropped
-// after LeaseTTL with everything it held.
+// its recorded share. An ops/s share carries burst: a server reports the
+// burst it has and the burst its lowered shares gave up, which Redis
+// keeps and passes on to servers whose shares grow, so the fleet has one
+// second of the rate as burst, as one server has, and never more (a
+// round that fails loses what it carried, never doubles it). A server
+// that stops reporting (killed) is dropped after LeaseTTL with everything
+// it held.
 //
 // When Redis cannot be reached for FallbackAfter, a server falls back to
 // the limit divided by the live servers it last saw (at least one for
