@@ -79,9 +79,11 @@ type fleetSlot struct {
 	rateEWMA                            atomic.Int64 // smoothed offered bytes/s
 
 	// installed are the count, bytes and ops/s limits of the last
-	// configuration installed (noLimit: none), to clamp the shares when a
-	// limit is lowered; guarded by Breaker.mu.
-	installed [3]int64
+	// configuration that leased them (noLimit: none), installedAt its
+	// number (Breaker.leases), to clamp the shares when a limit is
+	// lowered; guarded by Breaker.mu.
+	installed   [3]int64
+	installedAt int64
 }
 
 // Demand is this instance's use of one fleet-wide limit (Breaker.Demands).
@@ -324,17 +326,21 @@ func (b *Breaker) attachFleet() {
 // limit ÷ servers when a configuration lowers (or adds) the limit: shares
 // granted for the previous limits must not let this server admit past a
 // lowered limit before the next round re-divides it (a busy server gets
-// its larger share back within a round or two). A limit left as it was
-// keeps its shares. A clamped ops/s share keeps at most one second of the
-// new share as burst; the rest is dropped. b.mu is held.
+// its larger share back within a round or two). A limit left as it was by
+// the configuration before keeps its shares; one that was not leased by
+// it (a section disabled in between) is clamped, its shares being stale.
+// A clamped ops/s share keeps at most one second of the new share as
+// burst; the rest is dropped. b.mu is held.
 func (b *Breaker) clampShares(sl *slot, f *fleetSlot, lim *actionLimits, servers int64) {
+	stale := f.installedAt != b.leases-1
+	f.installedAt = b.leases
 	for i, c := range [...]struct {
 		share *atomic.Int64
 		limit int64
 	}{{&f.count, lim.count}, {&f.bytes, lim.bytes}, {&f.opsShare, lim.ops}} {
 		prev := f.installed[i]
 		f.installed[i] = c.limit
-		if c.limit < 0 || prev >= 0 && c.limit >= prev {
+		if c.limit < 0 || !stale && prev >= 0 && c.limit >= prev {
 			continue
 		}
 		most := c.limit / servers
@@ -403,6 +409,7 @@ func (l *Limits) Document() ([]byte, string) { return l.breaker.snap.Load().docu
 // leaseAll marks every limit of the enforced sections of s as leased and
 // gives their slots share state; b.mu is held and s not yet in force.
 func (b *Breaker) leaseAll(s *snapshot) {
+	b.leases++
 	section := func(sec *sectionLimits, slots func(ai int) *slot) {
 		if !sec.enabled || sec.shadow {
 			return

@@ -150,4 +150,12 @@ func TestFleetCountShareClampedOnlyWhenLowered(t *testing.T) {
 	if d = demandOf(t, b, "global/Read:count"); d.Share != 1 {
 		t.Fatalf("share %d after lowering the limit to 3 with 3 servers, want 1", d.Share)
 	}
+	// A section disabled and enabled again: the shares of long ago are
+	// stale, clamped whatever the limit.
+	b.Grant(&d, 3)
+	set(`{"global":{"enabled":false,"actions":{"Read:count":3}}}`)
+	set(`{"global":{"enabled":true,"actions":{"Read:count":3}}}`)
+	if d = demandOf(t, b, "global/Read:count"); d.Share != 1 {
+		t.Fatalf("share %d after the section was enabled again, want 1 (limit 3 ÷ 3 servers)", d.Share)
+	}
 }
