@@ -15,8 +15,13 @@
 // shares: the limit divided max-min fairly by demand, granted only out
 // of what the others do not hold. So the shares recorded in Redis never
 // sum to more than the limit, and a server never has more in flight than
-// its recorded share. A server that stops reporting (killed) is dropped
-// after LeaseTTL with everything it held.
+// its recorded share. An ops/s share carries burst: a server reports the
+// burst it has and the burst its lowered shares gave up, which Redis
+// keeps and passes on to servers whose shares grow, so the fleet has one
+// second of the rate as burst, as one server has, and never more (a
+// round that fails loses what it carried, never doubles it). A server
+// that stops reporting (killed) is dropped after LeaseTTL with everything
+// it held.
 //
 // When Redis cannot be reached for FallbackAfter, a server falls back to
 // the limit divided by the live servers it last saw (at least one for
@@ -435,19 +440,19 @@ func (f *Fleet) round(ctx context.Context) {
 	n := len(f.demand)
 	ks := make([]string, 0, 2+n)
 	ks = append(ks, f.keys.instances, f.keys.config)
-	args := make([]any, 0, 2+4*n)
+	args := make([]any, 0, 2+6*n)
 	args = append(args, f.opts.ID, f.opts.LeaseTTL.Milliseconds())
 	for i := range f.demand {
 		d := &f.demand[i]
 		ks = append(ks, f.keys.leasePrefix+d.Key)
-		args = append(args, d.Limit, d.Held, d.Want, d.Floor(f.live.Load()))
+		args = append(args, d.Limit, d.Held, d.Want, d.Floor(f.live.Load()), d.Avail, d.Handed)
 	}
 	cctx, cancel := context.WithTimeout(ctx, f.opts.CallTimeout)
 	start := time.Now()
 	res, err := leaseScript.Run(cctx, f.rdb, ks, args...).Slice()
 	cancel()
 	f.observe(start)
-	if err == nil && len(res) != 2+2*n {
+	if err == nil && len(res) != 2+3*n {
 		err = fmt.Errorf("fleet: lease script returned %d values for %d limits", len(res), n)
 	}
 	if err != nil {
@@ -476,10 +481,11 @@ func (f *Fleet) round(ctx context.Context) {
 	}
 	again := false
 	for i := range f.demand {
-		share, _ := res[2+2*i].(int64)
-		contended, _ := res[3+2*i].(int64)
+		share, _ := res[2+3*i].(int64)
+		contended, _ := res[3+3*i].(int64)
+		burst, _ := res[4+3*i].(int64)
 		d := &f.demand[i]
-		b.Grant(d, share)
+		b.GrantBurst(d, share, burst)
 		// A lowered share is recorded at the next report once what is in
 		// use fits it: when others want more than they have, report again
 		// now rather than an interval later.

@@ -12,12 +12,14 @@ import "github.com/redis/go-redis/v9"
 //
 // KEYS[1] the instance set (sorted by last contact, ms), KEYS[2] the
 // configuration hash, KEYS[3...] one hash per limit with the fields
-// h:<id> (held), w:<id> (wanted) and t:<id> (last report, ms).
-// ARGV[1] the instance's id, ARGV[2] the lease TTL in ms, then four per
-// limit: the limit, what the instance holds (the least it must keep),
-// what it wants and the floor of every live instance's target (0, or
-// for bytes/s a small part of the limit, so that no transfer is paced at
-// next to nothing).
+// h:<id> (held), w:<id> (wanted) and t:<id> (last report, ms), and the
+// field burst (ops/s: the burst lowered shares gave up, kept for the
+// shares that grow). ARGV[1] the instance's id, ARGV[2] the lease TTL in
+// ms, then six per limit: the limit, what the instance holds (the least
+// it must keep), what it wants, the floor of every live instance's target
+// (0, or for bytes/s a small part of the limit, so that no transfer is
+// paced at next to nothing), the burst it has (ops/s, else 0) and the
+// burst its lowered shares gave up since its last round (ops/s, else 0).
 //
 // The target shares are the max-min fair division of the limit by the
 // wants of the live instances (no one gets more than it wants while
@@ -27,9 +29,16 @@ import "github.com/redis/go-redis/v9"
 // share stays recorded at what the instance held until its next round,
 // when it reports what it still has in use.
 //
+// Burst moves with the shares: what an instance gave up joins the kept
+// burst (never more than the limit) in the same call that records its
+// lowered holding, and an instance whose share grows takes from it up to
+// its new share less the burst it has. Whatever it does not take stays
+// for the next. So the shares recorded plus the burst kept never exceed
+// the limit, and neither does the burst of the instances plus the kept.
+//
 // It returns the configuration's ETag ("" when none), the number of
-// live instances, then for each limit the share and whether the
-// instances want more than the limit (1) or not (0).
+// live instances, then for each limit the share, whether the instances
+// want more than the limit (1) or not (0) and the burst passed on.
 var leaseScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -41,17 +50,23 @@ redis.call('PEXPIRE', KEYS[1], ttl * 10)
 local out = {redis.call('HGET', KEYS[2], 'etag') or '', redis.call('ZCARD', KEYS[1])}
 for i = 3, #KEYS do
   local k = KEYS[i]
-  local a = 3 + (i - 3) * 4
+  local a = 3 + (i - 3) * 6
   local limit, held, want, floor = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local avail, handed = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
   redis.call('HSET', k, 'h:' .. id, held, 'w:' .. id, want, 't:' .. id, now)
   local all = redis.call('HGETALL', k)
   local inst = {}
+  local kept = 0
   for x = 1, #all, 2 do
     local f = all[x]
-    local who = string.sub(f, 3)
-    local e = inst[who]
-    if not e then e = {h = 0, w = 0, t = 0}; inst[who] = e end
-    e[string.sub(f, 1, 1)] = tonumber(all[x + 1])
+    if f == 'burst' then
+      kept = tonumber(all[x + 1])
+    else
+      local who = string.sub(f, 3)
+      local e = inst[who]
+      if not e then e = {h = 0, w = 0, t = 0}; inst[who] = e end
+      e[string.sub(f, 1, 1)] = tonumber(all[x + 1])
+    end
   end
   local others = 0
   local wants = {}
@@ -92,9 +107,19 @@ for i = 3, #KEYS do
   else
     redis.call('HSET', k, 'h:' .. id, grant)
   end
+  local burst = 0
+  if handed > 0 or kept > 0 then
+    kept = math.min(kept + handed, limit)
+    if grant > held then
+      burst = math.max(math.min(kept, grant - avail), 0)
+      kept = kept - burst
+    end
+    redis.call('HSET', k, 'burst', kept)
+  end
   redis.call('PEXPIRE', k, ttl * 10)
   out[#out + 1] = grant
-  if wanted > limit then out[#out + 1] = 1 else out[#out + 1] = 0 end
+  if wanted >= limit then out[#out + 1] = 1 else out[#out + 1] = 0 end
+  out[#out + 1] = burst
 end
 return out
 `)

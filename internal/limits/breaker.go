@@ -82,6 +82,7 @@ type Breaker struct {
 	fleet     bool
 	kick      chan struct{}
 	fleetSize atomic.Int64 // servers in the fleet at the last contact
+	leases    int64        // configurations installed with leasing; guarded by mu
 }
 
 // Indices of the compiled tables.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,9 +55,15 @@ const fleetStoreTimeout = 3 * time.Second
 type fleetSlot struct {
 	count, bytes atomic.Int64 // caps: this instance's share
 	// ops/s share as GCRA parameters; interval 0: no share (refuse).
+	// opsMu orders the changes of the share (Grant, an install's clamp);
+	// admissions only load the values.
+	opsMu                     sync.Mutex
 	opsInterval, opsTolerance atomic.Int64
 	opsShare                  atomic.Int64 // requests per second
-	rateShare                 atomic.Int64 // bytes/s share (0: none yet)
+	// opsHanded is the burst given up by lowered ops/s shares and not yet
+	// reported (Demand.Handed), in thousandths of a request.
+	opsHanded atomic.Int64
+	rateShare atomic.Int64 // bytes/s share (0: none yet)
 
 	refused      atomic.Int64 // count or bytes refusals since the last look
 	refusedBytes atomic.Int64 // their declared bytes
@@ -66,7 +73,17 @@ type fleetSlot struct {
 	shapeWaits   atomic.Int64 // paced quanta that had to wait
 	lastLook     atomic.Int64 // ns since the breaker's epoch
 	opsEWMA      atomic.Int64 // smoothed offered ops/s, ×1000
-	rateEWMA     atomic.Int64 // smoothed offered bytes/s
+	// ops/s requests seen and refused since surgeSince (ns since the
+	// breaker's epoch), to tell a surge.
+	surgeSeen, surgeRefused, surgeSince atomic.Int64
+	rateEWMA                            atomic.Int64 // smoothed offered bytes/s
+
+	// installed are the count, bytes and ops/s limits of the last
+	// configuration that leased them (noLimit: none), installedAt its
+	// number (Breaker.leases), to clamp the shares when a limit is
+	// lowered; guarded by Breaker.mu.
+	installed   [3]int64
+	installedAt int64
 }
 
 // Demand is this instance's use of one fleet-wide limit (Breaker.Demands).
@@ -88,6 +105,13 @@ type Demand struct {
 	// Want is what it would use now: in use plus refused or waiting, or
 	// the offered rate.
 	Want int64
+	// Avail (ops/s) is the burst this instance has now: whole requests
+	// it could admit at once.
+	Avail int64
+	// Handed (ops/s) is the burst, in whole requests, that lowered shares
+	// took from this instance since the last Demands: the fleet passes it
+	// on to instances whose shares grow (GrantBurst).
+	Handed int64
 	// Counts: a count or bytes limit (shares are caps on what is in
 	// flight); otherwise a rate.
 	Counts bool
@@ -95,6 +119,10 @@ type Demand struct {
 	sl  *slot
 	typ int
 }
+
+// opsSurge is the number of ops/s refusals within 100 ms from which the
+// offered rate becomes the demand at once.
+const opsSurge = 4
 
 // rateFloorDiv: a bytes/s share is never below limit ÷ (rateFloorDiv ×
 // live servers) in the fleet's division, and a granted share never
@@ -176,14 +204,34 @@ func (b *Breaker) slotDemands(dst []Demand, prefix string, lim *actionLimits, sl
 	// too few requests to tell 9/s from 0/s.
 	alpha := min(float64(elapsed)/float64(time.Second), 1)
 	if lim.ops > 0 {
-		n := f.opsTaken.Swap(0) + f.opsRefused.Swap(0)
+		refused := f.opsRefused.Swap(0)
+		n := f.opsTaken.Swap(0) + refused
 		inst := float64(n) * float64(time.Second) / float64(elapsed) * 1000
 		old := float64(f.opsEWMA.Load())
 		ew := old + alpha*(inst-old)
+		// A surge (several refusals within 100 ms: the share is far below
+		// the demand) is followed at once, so that the shares of idle
+		// servers, and their burst, move within a round or two; a refusal
+		// or two is jitter and stays smoothed. Looks asked for by
+		// refusals come every 20 ms, too short to tell: the surge is
+		// judged over 100 ms.
+		f.surgeSeen.Add(n)
+		f.surgeRefused.Add(refused)
+		if span := now - f.surgeSince.Load(); span >= int64(100*time.Millisecond) {
+			seen, ref := f.surgeSeen.Swap(0), f.surgeRefused.Swap(0)
+			f.surgeSince.Store(now)
+			if rate := float64(seen) * float64(time.Second) / float64(span) * 1000; ref >= opsSurge && rate > ew {
+				ew = rate
+			}
+		}
 		f.opsEWMA.Store(int64(ew))
 		want := min(int64(math.Ceil(ew/1000)), lim.ops)
 		share := f.opsShare.Load()
-		dst = append(dst, Demand{Key: prefix + TypeOpsPerSec, Limit: lim.ops, Share: share, Held: share, Want: want, sl: sl, typ: typeOps})
+		avail := int64(opsTokens(sl.tat.Load(), now, f.opsInterval.Load(), f.opsTolerance.Load()))
+		handed := f.opsHanded.Load() / 1000
+		f.opsHanded.Add(-handed * 1000)
+		dst = append(dst, Demand{Key: prefix + TypeOpsPerSec, Limit: lim.ops, Share: share, Held: share, Want: want,
+			Avail: avail, Handed: handed, sl: sl, typ: typeOps})
 	}
 	if lim.rate > 0 {
 		moved, waits := f.shaped.Swap(0), f.shapeWaits.Swap(0)
@@ -211,8 +259,19 @@ func (b *Breaker) slotDemands(dst []Demand, prefix string, lim *actionLimits, sl
 
 // Grant sets this instance's share of the limit of d (from the latest
 // Demands). Raising a count or bytes share wakes requests waiting for
-// room; a lowered one refuses new requests until those in flight fit.
-func (b *Breaker) Grant(d *Demand, share int64) {
+// room; a lowered one refuses new requests until those in flight fit. An
+// ops/s share keeps the burst it has, up to one second of the new share;
+// what a lowered share takes is dropped (GrantBurst passes it on).
+func (b *Breaker) Grant(d *Demand, share int64) { b.grant(d, share, 0, false) }
+
+// GrantBurst is Grant for shares obtained from the fleet. For an ops/s
+// limit it adds burst (whole requests the fleet passes on, up to one
+// second of the new share), and the burst a lowered share takes is
+// reported as Demand.Handed by the next Demands, for the fleet to pass on.
+// Other limits ignore burst.
+func (b *Breaker) GrantBurst(d *Demand, share, burst int64) { b.grant(d, share, burst, true) }
+
+func (b *Breaker) grant(d *Demand, share, burst int64, hand bool) {
 	share = max(min(share, d.Limit), 0)
 	f := d.sl.fleet.Load()
 	if f == nil {
@@ -230,41 +289,12 @@ func (b *Breaker) Grant(d *Demand, share int64) {
 			}
 		}
 	case typeOps:
-		b.setOpsShare(d.sl, f, share)
+		b.setOpsShare(d.sl, f, share, max(burst, 0), hand)
 	case typeRate:
 		share = max(share, d.Limit/(2*rateFloorDiv*max(b.fleetSize.Load(), 1)))
 		f.rateShare.Store(share)
 		if p := d.sl.pacer.Load(); p != nil {
 			p.SetRate(max(share, 1)) // 0 would be unlimited
-		}
-	}
-}
-
-// setOpsShare installs an ops/s share as GCRA parameters (burst = one
-// second of the share, as for a local limit). The burst a slot has
-// available does not grow with the share: it refills at the new rate.
-func (b *Breaker) setOpsShare(sl *slot, f *fleetSlot, share int64) {
-	if f.opsShare.Swap(share) == share {
-		return
-	}
-	var interval, tol int64
-	if share > 0 {
-		interval = max(int64(time.Second)/share, 1)
-		tol = (share - 1) * interval
-	}
-	oldTol := f.opsTolerance.Load()
-	f.opsInterval.Store(interval)
-	f.opsTolerance.Store(tol)
-	if tol <= oldTol {
-		return
-	}
-	now := b.nowNanos()
-	for {
-		tat := sl.tat.Load()
-		avail := max(oldTol-max(tat-now, 0), 0)
-		next := max(tat, now+tol-avail)
-		if next == tat || sl.tat.CompareAndSwap(tat, next) {
-			return
 		}
 	}
 }
@@ -292,22 +322,32 @@ func (b *Breaker) attachFleet() {
 	b.kick = make(chan struct{}, 1)
 }
 
-// ensureFleetSlot gives sl its share state; new shares start at 0, so
-// nothing is admitted before the fleet granted a share.
-// clampShares keeps the count and bytes shares of a slot within limit ÷
-// servers when a configuration is installed: shares granted for the
-// previous limits must not let this server admit past a lowered limit
-// before the next round re-divides it (a busy server gets its larger share
-// back within a round or two).
-func clampShares(f *fleetSlot, lim *actionLimits, servers int64) {
-	for _, c := range [...]struct {
+// clampShares keeps the count, bytes and ops/s shares of a slot within
+// limit ÷ servers when a configuration lowers (or adds) the limit: shares
+// granted for the previous limits must not let this server admit past a
+// lowered limit before the next round re-divides it (a busy server gets
+// its larger share back within a round or two). A limit left as it was by
+// the configuration before keeps its shares; one that was not leased by
+// it (a section disabled in between) is clamped, its shares being stale.
+// A clamped ops/s share keeps at most one second of the new share as
+// burst; the rest is dropped. b.mu is held.
+func (b *Breaker) clampShares(sl *slot, f *fleetSlot, lim *actionLimits, servers int64) {
+	stale := f.installedAt != b.leases-1
+	f.installedAt = b.leases
+	for i, c := range [...]struct {
 		share *atomic.Int64
 		limit int64
-	}{{&f.count, lim.count}, {&f.bytes, lim.bytes}} {
-		if c.limit < 0 {
+	}{{&f.count, lim.count}, {&f.bytes, lim.bytes}, {&f.opsShare, lim.ops}} {
+		prev := f.installed[i]
+		f.installed[i] = c.limit
+		if c.limit < 0 || !stale && prev >= 0 && c.limit >= prev {
 			continue
 		}
 		most := c.limit / servers
+		if i == 2 {
+			b.clampOpsShare(sl, f, most)
+			continue
+		}
 		for {
 			v := c.share.Load()
 			if v <= most || c.share.CompareAndSwap(v, most) {
@@ -317,6 +357,8 @@ func clampShares(f *fleetSlot, lim *actionLimits, servers int64) {
 	}
 }
 
+// ensureFleetSlot gives sl its share state; new shares start at 0, so
+// nothing is admitted before the fleet granted a share.
 func ensureFleetSlot(sl *slot) {
 	if sl.fleet.Load() == nil {
 		sl.fleet.CompareAndSwap(nil, new(fleetSlot))
@@ -367,6 +409,7 @@ func (l *Limits) Document() ([]byte, string) { return l.breaker.snap.Load().docu
 // leaseAll marks every limit of the enforced sections of s as leased and
 // gives their slots share state; b.mu is held and s not yet in force.
 func (b *Breaker) leaseAll(s *snapshot) {
+	b.leases++
 	section := func(sec *sectionLimits, slots func(ai int) *slot) {
 		if !sec.enabled || sec.shadow {
 			return
@@ -377,7 +420,7 @@ func (b *Breaker) leaseAll(s *snapshot) {
 				lim.leased = true
 				sl := slots(ai)
 				ensureFleetSlot(sl)
-				clampShares(sl.fleet.Load(), lim, max(b.fleetSize.Load(), 1))
+				b.clampShares(sl, sl.fleet.Load(), lim, max(b.fleetSize.Load(), 1))
 			}
 		}
 	}

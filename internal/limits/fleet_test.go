@@ -144,49 +144,44 @@ func TestFleetOpsShare(t *testing.T) {
 		t.Fatalf("Admit without an ops/s share: %v, want SlowDown", err)
 	}
 	d := demandOf(t, b, "global/Read:ops/s")
-	if d.Counts || d.Limit != 100 {
+	if d.Counts || d.Limit != 100 || d.Avail != 0 {
 		t.Fatalf("demand %+v", d)
 	}
 	b.Grant(&d, 5)
-	// A new share brings no burst: one request now, then the rate.
-	n := 0
-	for range 20 {
-		if tk, err := b.Admit(read, "", 0); err == nil {
-			tk.Release()
-			n++
-		}
-	}
-	if n != 1 {
-		t.Fatalf("admitted %d at once with a new share of 5/s, want 1", n)
+	// A new share brings no burst: it refills at the share.
+	if n := admitAtOnce(b, 20); n != 0 {
+		t.Fatalf("admitted %d at once with a new share of 5/s, want 0", n)
 	}
 	// After a long idle time a share of 5/s admits its burst of 5 at
 	// once, then refuses.
 	b.global[0].tat.Store(-int64(time.Hour))
-	n = 0
-	for range 20 {
-		if tk, err := b.Admit(read, "", 0); err == nil {
-			tk.Release()
-			n++
-		}
+	if d = demandOf(t, b, "global/Read:ops/s"); d.Avail != 5 {
+		t.Fatalf("burst reported after an idle hour: %d, want 5", d.Avail)
 	}
-	if n != 5 {
+	if n := admitAtOnce(b, 20); n != 5 {
 		t.Fatalf("admitted %d at once with a share of 5/s, want 5", n)
 	}
 	// A larger share does not bring a larger burst at once.
 	b.Grant(&d, 50)
-	n = 0
-	for range 20 {
-		if tk, err := b.Admit(read, "", 0); err == nil {
-			tk.Release()
-			n++
-		}
-	}
-	if n > 1 {
-		t.Fatalf("admitted %d at once after the share grew, want at most 1: the burst refills at the new rate", n)
+	if n := admitAtOnce(b, 20); n > 0 {
+		t.Fatalf("admitted %d at once after the share grew, want 0: the burst refills at the new rate", n)
 	}
 	if d = demandOf(t, b, "global/Read:ops/s"); d.Share != 50 || d.Want == 0 {
 		t.Fatalf("demand %+v, want share 50 and some want", d)
 	}
+}
+
+// admitAtOnce admits reads until one is refused (at most n) and returns
+// how many were admitted.
+func admitAtOnce(b *Breaker, n int) int {
+	for i := range n {
+		tk, err := b.Admit(read, "", 0)
+		if err != nil {
+			return i
+		}
+		tk.Release()
+	}
+	return n
 }
 
 func TestFleetRateShare(t *testing.T) {
