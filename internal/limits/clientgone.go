@@ -81,24 +81,34 @@ func (c *clientWatch) run() {
 	t := time.NewTicker(clientGonePoll)
 	defer t.Stop()
 	var batch []watchedUpload
-	for range t.C {
-		c.mu.Lock()
-		if len(c.watched) == 0 {
-			c.running = false
-			c.watched = nil
-			c.mu.Unlock()
-			return
-		}
-		batch = append(batch[:0], c.watched...)
+	more := true
+	for more {
+		<-t.C
+		batch, more = c.poll(batch)
+	}
+}
+
+// poll checks every watched client once, using batch (returned for the
+// next poll) as scratch space. It reports false, and marks the goroutine
+// stopped, when nothing was watched.
+func (c *clientWatch) poll(batch []watchedUpload) ([]watchedUpload, bool) {
+	c.mu.Lock()
+	if len(c.watched) == 0 {
+		c.running = false
+		c.watched = nil
 		c.mu.Unlock()
-		for _, wu := range batch {
-			if wu.check() {
-				wu.w.leave(errClientGone)
-			}
-		}
-		clear(batch) // keep no finished upload alive until the next poll
-		if cap(batch) > 64 && len(batch) < cap(batch)/4 {
-			batch = nil
+		return nil, false
+	}
+	batch = append(batch[:0], c.watched...)
+	c.mu.Unlock()
+	for _, wu := range batch {
+		if wu.check() {
+			wu.w.leave(errClientGone)
 		}
 	}
+	clear(batch) // keep no finished upload alive until the next poll
+	if cap(batch) > 64 && len(batch) < cap(batch)/4 {
+		batch = nil
+	}
+	return batch, true
 }
