@@ -40,11 +40,15 @@ const (
 // Options configures Limits. The zero value has no upload limits, no
 // configuration file and no metrics.
 type Options struct {
-	// ClientGone, when set, reports whether the client of a request has
-	// closed its connection, even while data it sent is still unread (the
-	// server answers from the kernel's TCP state). A queued upload asks it
-	// every clientGonePoll; nil = only the read-ahead notices.
-	ClientGone func(*http.Request) bool
+	// ClientCheck, when set, is called for each upload that has to wait
+	// and returns a check that reports whether the request's client has
+	// closed or reset its connection, even while data it sent is still
+	// unread (the server answers from the kernel's TCP state), or nil when
+	// it cannot tell for this request. One goroutine calls the checks of
+	// all queued uploads every clientGonePoll, so a check should be cheap
+	// and not allocate. An upload without a check reads ahead the start
+	// of its body instead (readahead.go); nil = none has a check.
+	ClientCheck func(*http.Request) (check func() bool)
 	// ConcurrentUploadLimitBytes caps the declared bytes of uploads in
 	// flight; further uploads wait. 0 = unlimited. (The CLI flag
 	// -concurrentUploadLimitMB defaults to 128 MiB.)

@@ -33,12 +33,12 @@ var errUploadCanceled = s3api.ErrRequestTimeout.WithMessage("The request was can
 // is completely written), on every path: an error response, a panic in
 // next (released, then the panic goes on) and a client abort.
 //
-// A queued upload reads ahead the start of its body (see readahead.go) and
-// watches its client's connection (clientgone.go) so that a client that
-// leaves is noticed and its place freed at once, whatever its body size. A
-// client that sent "Expect: 100-continue" (as AWS SDKs do for large
-// objects) gets no "100 Continue" and sends nothing until it is admitted;
-// if it leaves while queued, it is found gone by the connection watch.
+// A queued upload's client is checked on (clientgone.go), or where it
+// cannot be, the start of its body is read ahead (readahead.go), so that a
+// client that leaves is noticed and its place freed at once, whatever its
+// body size. A client that sent "Expect: 100-continue" (as AWS SDKs do for
+// large objects) gets no "100 Continue" and sends nothing until it is
+// admitted; if it leaves while queued, only the check finds it gone.
 //
 // Admin API requests must not go through Middleware, so that an operator
 // can always lift a limit that blocks everything.
@@ -57,15 +57,16 @@ func (l *Limits) Middleware(next http.Handler) http.Handler {
 				s3api.WriteError(w, r, s3api.ErrMissingContentLength)
 				return
 			}
-			waitCtx, gone := readAheadContext(r.Context())
 			var ra *readAhead
-			stopWatch := func() {}
-			up, err := l.uploads.acquire(waitCtx, n, func() {
-				ra = startReadAhead(r, n, &l.readAheadBytes, gone)
-				stopWatch = watchClient(waitCtx, r, l.opts.ClientGone, gone)
+			up, err := l.uploads.acquire(r.Context(), n, func(w *uploadWaiter) {
+				if l.opts.ClientCheck != nil {
+					if check := l.opts.ClientCheck(r); check != nil {
+						l.uploads.clients.add(w, check)
+						return
+					}
+				}
+				ra = startReadAhead(r, n, &l.readAheadBytes, w.leave)
 			})
-			stopWatch()
-			gone(nil)
 			if ra != nil {
 				if err != nil {
 					// net/http forbids reading the body once the handler

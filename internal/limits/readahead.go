@@ -1,7 +1,6 @@
 package limits
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -11,7 +10,12 @@ import (
 	"github.com/s3limit/s3limit/internal/s3api"
 )
 
-// Read-ahead of queued uploads.
+// Read-ahead of queued uploads the server cannot check on otherwise.
+//
+// An upload whose client the server can check (Options.ClientCheck, on
+// Linux from the kernel's TCP state) is left alone while it waits: the
+// check sees the client leave, and its body stays in the socket buffers
+// until it is admitted. For the others:
 //
 // net/http (HTTP/1.1) notices that a client went away only by reading
 // from its connection, and it starts reading on its own only after the
@@ -142,9 +146,3 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 
 // Close closes the body.
 func (ra *readAhead) Close() error { return ra.body.Close() }
-
-// readAheadContext is the wait context of a queued upload: it ends with
-// the request or when the read-ahead finds the client gone.
-func readAheadContext(parent context.Context) (context.Context, context.CancelCauseFunc) {
-	return context.WithCancelCause(parent)
-}

@@ -30,13 +30,23 @@ type uploadLimiter struct {
 	bytes int64     // declared bytes of admitted uploads
 	files int64     // admitted uploads
 	queue list.List // of *uploadWaiter, in arrival order
+
+	// clients checks the clients of queued uploads (clientgone.go).
+	clients clientWatch
 }
 
+// uploadWaiter is an upload in the queue.
 type uploadWaiter struct {
-	n        int64
-	ready    chan struct{} // closed when admitted
-	admitted bool          // guarded by uploadLimiter.mu
-	elem     *list.Element
+	u     *uploadLimiter
+	n     int64
+	ready chan struct{} // closed when admitted or sent away
+	elem  *list.Element
+	// Guarded by uploadLimiter.mu, final once ready is closed:
+	admitted bool
+	left     error // why it was sent away (its client left)
+	// watched is its index in clients.watched plus one; 0 = not watched.
+	// Guarded by clients.mu.
+	watched int
 }
 
 // uploadTicket is an admitted upload; release it exactly once.
@@ -46,10 +56,12 @@ type uploadTicket struct {
 }
 
 // acquire admits an upload of n declared bytes (0 for a copy), waiting
-// for capacity. It returns ctx's error when ctx ends first and the
-// throttle error when maxWait passes; then nothing is counted. queued,
-// when not nil, is called (without the lock) if the upload has to wait.
-func (u *uploadLimiter) acquire(ctx context.Context, n int64, queued func()) (uploadTicket, error) {
+// for capacity. It returns ctx's error when ctx ends first, the throttle
+// error when maxWait passes and the error given to the waiter's leave
+// when it was sent away; then nothing is counted. queued, when not nil,
+// is called (without the lock) if the upload has to wait, with its place
+// in the queue: it may start watching the client (watch, leave).
+func (u *uploadLimiter) acquire(ctx context.Context, n int64, queued func(*uploadWaiter)) (uploadTicket, error) {
 	if n < 0 {
 		n = 0
 	}
@@ -61,12 +73,13 @@ func (u *uploadLimiter) acquire(ctx context.Context, n int64, queued func()) (up
 		u.metrics.ObserveUploadWait(0)
 		return uploadTicket{bytes: n, held: true}, nil
 	}
-	w := &uploadWaiter{n: n, ready: make(chan struct{})}
+	w := &uploadWaiter{u: u, n: n, ready: make(chan struct{})}
 	w.elem = u.queue.PushBack(w)
 	u.mu.Unlock()
 	if queued != nil {
-		queued()
+		queued(w)
 	}
+	defer u.clients.remove(w)
 
 	start := time.Now()
 	var timeout <-chan time.Time
@@ -78,6 +91,9 @@ func (u *uploadLimiter) acquire(ctx context.Context, n int64, queued func()) (up
 	var err error
 	select {
 	case <-w.ready:
+		if w.left != nil {
+			return uploadTicket{}, w.left
+		}
 		u.metrics.ObserveUploadWait(time.Since(start))
 		return uploadTicket{bytes: n, held: true}, nil
 	case <-ctx.Done():
@@ -89,17 +105,34 @@ func (u *uploadLimiter) acquire(ctx context.Context, n int64, queued func()) (up
 		}
 	}
 	u.mu.Lock()
-	if w.admitted {
+	switch {
+	case w.admitted:
 		// Admitted in the instant we gave up: hand the capacity on.
 		u.files--
 		u.bytes -= n
-	} else {
+	case w.left == nil:
 		u.queue.Remove(w.elem)
 	}
 	// Either way the head of the queue may fit now.
 	u.grantLocked()
 	u.mu.Unlock()
 	return uploadTicket{}, err
+}
+
+// leave sends w away from the queue with err, unless it was admitted
+// or sent away before: its acquire returns err. Safe to call from any
+// goroutine, more than once, and after acquire returned.
+func (w *uploadWaiter) leave(err error) {
+	u := w.u
+	u.mu.Lock()
+	if !w.admitted && w.left == nil {
+		w.left = err
+		u.queue.Remove(w.elem)
+		close(w.ready)
+		// The waiters behind it may fit now.
+		u.grantLocked()
+	}
+	u.mu.Unlock()
 }
 
 // release gives an admitted upload's capacity back and admits waiters

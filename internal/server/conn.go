@@ -61,3 +61,14 @@ type tcpInfo struct {
 	closed bool  // FIN or RST received (CLOSE_WAIT, LAST_ACK, CLOSE)
 	acked  int64 // bytes acknowledged by the peer
 }
+
+// goneCheck returns a check of whether the client of the request in ctx
+// has closed or reset its connection, for limits.Options.ClientCheck, or
+// nil when the kernel cannot be asked (see closedCheck).
+func goneCheck(ctx context.Context) func() bool {
+	p := peerOf(ctx)
+	if p.tcp == nil {
+		return nil
+	}
+	return closedCheck(p.tcp)
+}

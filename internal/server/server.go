@@ -150,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 	lopts := cfg.Limits
 	lopts.Metrics = s.metrics
 	lopts.Logger = cfg.Logger
-	lopts.ClientGone = func(r *http.Request) bool { return peerOf(r.Context()).gone() }
+	lopts.ClientCheck = func(r *http.Request) func() bool { return goneCheck(r.Context()) }
 	s.limits, err = limits.New(lopts)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
