@@ -31,6 +31,9 @@ func (s *Store) OpenObject(bucket, key string) (*Object, error) {
 			return nil, err
 		}
 		ids := segmentIDs(oi.segs)
+		if ids == nil { // all inline, copied in the lookup: nothing to pin
+			return &Object{Info: oi, s: s, inline: inline}, nil
+		}
 		if s.pin(ids, since) {
 			return &Object{Info: oi, s: s, ids: ids, inline: inline}, nil
 		}
@@ -82,7 +85,9 @@ func (s *Store) lookupObject(bucket, key string) (ObjectInfo, [][]byte, error) {
 
 // Close releases the object's data. It is safe to call more than once.
 func (o *Object) Close() error {
-	o.closeOnce.Do(func() { o.s.unpin(o.ids) })
+	if o.ids != nil {
+		o.closeOnce.Do(func() { o.s.unpin(o.ids) })
+	}
 	return nil
 }
 
