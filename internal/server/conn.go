@@ -90,11 +90,13 @@ func (l coalescingListener) Accept() (net.Conn, error) {
 // through a 4 KiB buffer: a 4 KiB object with its headers would leave in
 // two writes, two segments and two wake-ups of the client. The request's
 // responseWriter holds a response whose Content-Length is at most
-// coalesceMax and releases it when the body is complete, or when the
-// handler returns.
+// coalesceMax and releases it when the handler has returned (or
+// flushes); ReadFrom releases it before sendfile or splice.
 //
 // Only the goroutine serving the request writes to the connection, as
-// net/http requires of handlers; the background reader only reads.
+// net/http requires of handlers; the background reader only reads. Close,
+// which http.Server.Close calls from elsewhere, leaves what is held
+// alone: ServeHTTP releases it before it returns.
 type coalescingConn struct {
 	*net.TCPConn
 	held *[]byte // the response so far while holding; nil otherwise
@@ -146,10 +148,4 @@ func (c *coalescingConn) ReadFrom(r io.Reader) (int64, error) {
 		return 0, err
 	}
 	return c.TCPConn.ReadFrom(r)
-}
-
-// Close sends what is held, then closes.
-func (c *coalescingConn) Close() error {
-	_ = c.release()
-	return c.TCPConn.Close()
 }

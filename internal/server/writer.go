@@ -104,8 +104,8 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	}
 	w.rule.begin(true)
 	n, err := w.ResponseWriter.Write(p)
-	w.written += int64(n)
 	w.rule.end(true, int64(n))
+	w.written += int64(n)
 	if err != nil {
 		return n, w.failed(err, true)
 	}
