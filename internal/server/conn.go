@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 )
 
@@ -90,8 +91,9 @@ func (l coalescingListener) Accept() (net.Conn, error) {
 // through a 4 KiB buffer: a 4 KiB object with its headers would leave in
 // two writes, two segments and two wake-ups of the client. The request's
 // responseWriter holds a response whose Content-Length is at most
-// coalesceMax and releases it when the handler has returned (or
-// flushes); ReadFrom releases it before sendfile or splice.
+// coalesceMax; it is released when the outermost handler has returned
+// (releaseAfter), or ServeHTTP when it is served without NewHTTPServer,
+// or a flush; ReadFrom releases it before sendfile or splice.
 //
 // Only the goroutine serving the request writes to the connection, as
 // net/http requires of handlers; the background reader only reads. Close,
@@ -100,6 +102,32 @@ func (l coalescingListener) Accept() (net.Conn, error) {
 type coalescingConn struct {
 	*net.TCPConn
 	held *[]byte // the response so far while holding; nil otherwise
+	// outer is set while NewHTTPServer's handler serves a request: it
+	// releases a held response once every handler wrapped around the
+	// Server has returned, when net/http would have sent the last of it.
+	outer bool
+}
+
+// releaseAfter is the handler NewHTTPServer serves: h, then the release
+// of a response held on the connection (also when h panics, as net/http
+// sends what it buffered before it closes the connection).
+func releaseAfter(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cc := peerOf(r.Context()).cc
+		if cc == nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		cc.outer = true
+		defer func() {
+			cc.outer = false
+			if cc.held != nil {
+				_ = http.NewResponseController(w).Flush()
+				_ = cc.release()
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // coalesceMax is the largest response body held for one write: it covers

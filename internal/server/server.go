@@ -266,9 +266,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = ctl.SetReadDeadline(time.Now().Add(min(s.cfg.IdleTimeout, drainGrace)))
 		}
 		s.finish(r, rw, info, outcome{authorized: authorized, aborted: p != nil, denied: denied}, start)
-		if rw.holding {
-			// Counted and logged: send the response (what net/http would
-			// have flushed after the handler) in one write.
+		if rw.holding && !st.peer.cc.outer {
+			// Counted and logged, and no handler of NewHTTPServer's
+			// around to release it: send the response (what net/http
+			// would have flushed after the handler) in one write.
 			rule.begin(true)
 			_ = rw.release()
 			rule.end(true, 0)
