@@ -317,7 +317,7 @@ func serveUntilDone(ctx context.Context, log *slog.Logger, f *serveFlags, si sta
 	}
 	hs := server.NewHTTPServer(addr, srv, log)
 	servers := []*http.Server{hs}
-	listeners := []net.Listener{ln}
+	listeners := []net.Listener{server.Listener(ln)}
 	metricsURL := ""
 	if f.metricsPort > 0 {
 		maddr := net.JoinHostPort(f.metricsIPOrBind(), strconv.Itoa(f.metricsPort))

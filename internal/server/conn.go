@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"sync"
 )
 
 type connKey struct{}
@@ -19,11 +22,17 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 // without TCP_INFO, a handler run without NewHTTPServer).
 type peer struct {
 	tcp *net.TCPConn
+	cc  *coalescingConn // the same connection, when it came through Listener
 }
 
 func peerOf(ctx context.Context) peer {
-	c, _ := ctx.Value(connKey{}).(*net.TCPConn)
-	return peer{tcp: c}
+	switch c := ctx.Value(connKey{}).(type) {
+	case *net.TCPConn:
+		return peer{tcp: c}
+	case *coalescingConn:
+		return peer{tcp: c.TCPConn, cc: c}
+	}
+	return peer{}
 }
 
 // gone reports whether the client has closed or reset its connection,
@@ -71,4 +80,111 @@ func goneCheck(ctx context.Context) func() bool {
 		return nil
 	}
 	return closedCheck(p.tcp)
+}
+
+// Listener wraps a TCP listener for NewHTTPServer: its connections can
+// send a small response in one write (see coalescingConn). Connections of
+// other kinds pass through unchanged.
+func Listener(ln net.Listener) net.Listener { return coalescingListener{ln} }
+
+type coalescingListener struct{ net.Listener }
+
+func (l coalescingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok && err == nil {
+		return &coalescingConn{TCPConn: tc}, nil
+	}
+	return c, err
+}
+
+// coalescingConn is a client connection that can hold the writes of one
+// small response and send them in one system call. net/http writes
+// through a 4 KiB buffer: a 4 KiB object with its headers would leave in
+// two writes, two segments and two wake-ups of the client. The request's
+// responseWriter holds a response whose Content-Length is at most
+// coalesceMax; it is released when the outermost handler has returned
+// (releaseAfter), or ServeHTTP when it is served without NewHTTPServer,
+// or a flush; ReadFrom releases it before sendfile or splice.
+//
+// Only the goroutine serving the request writes to the connection, as
+// net/http requires of handlers; the background reader only reads. Close,
+// which http.Server.Close calls from elsewhere, leaves what is held
+// alone: ServeHTTP releases it before it returns.
+type coalescingConn struct {
+	*net.TCPConn
+	held *[]byte // the response so far while holding; nil otherwise
+	// outer is set while NewHTTPServer's handler serves a request: it
+	// releases a held response once every handler wrapped around the
+	// Server has returned, when net/http would have sent the last of it.
+	outer bool
+}
+
+// releaseAfter is the handler NewHTTPServer serves: h, then the release
+// of a response held on the connection (also when h panics, as net/http
+// sends what it buffered before it closes the connection).
+func releaseAfter(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cc := peerOf(r.Context()).cc
+		if cc == nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		cc.outer = true
+		defer func() {
+			cc.outer = false
+			if cc.held != nil {
+				_ = http.NewResponseController(w).Flush()
+				_ = cc.release()
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// coalesceMax is the largest response body held for one write: it covers
+// objects kept inline in the store's database and small XML answers.
+const coalesceMax = 32 << 10
+
+var heldPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+func (c *coalescingConn) Write(p []byte) (int, error) {
+	if c.held != nil {
+		*c.held = append(*c.held, p...)
+		return len(p), nil
+	}
+	return c.TCPConn.Write(p)
+}
+
+// hold keeps what is written until release.
+func (c *coalescingConn) hold() {
+	if c.held == nil {
+		c.held = heldPool.Get().(*[]byte)
+	}
+}
+
+// release sends what was held, in one write, and stops holding.
+func (c *coalescingConn) release() error {
+	if c.held == nil {
+		return nil
+	}
+	b := c.held
+	c.held = nil
+	var err error
+	if len(*b) > 0 {
+		_, err = c.TCPConn.Write(*b)
+	}
+	if cap(*b) <= 2*coalesceMax {
+		*b = (*b)[:0]
+		heldPool.Put(b)
+	}
+	return err
+}
+
+// ReadFrom sends what is held before the sendfile or splice path takes
+// over the connection.
+func (c *coalescingConn) ReadFrom(r io.Reader) (int64, error) {
+	if err := c.release(); err != nil {
+		return 0, err
+	}
+	return c.TCPConn.ReadFrom(r)
 }

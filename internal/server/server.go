@@ -236,7 +236,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rule.init(ctl, s.cfg.IdleTimeout, s.cfg.MinTransferRate, acked)
 	defer rule.stop()
 	rw := &st.rw
-	*rw = responseWriter{ResponseWriter: w, ctl: ctl, rule: rule, peer: st.peer}
+	*rw = responseWriter{ResponseWriter: w, ctl: ctl, rule: rule, peer: st.peer,
+		mayHold: st.peer.cc != nil && r.Method != http.MethodHead}
 	r = r.WithContext(s3api.NewContext(r.Context(), info))
 	if r.Body != nil && r.Body != http.NoBody {
 		b := &st.body
@@ -271,6 +272,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = ctl.SetReadDeadline(time.Now().Add(min(s.cfg.IdleTimeout, drainGrace)))
 		}
 		s.finish(r, rw, info, outcome{authorized: authorized, aborted: p != nil, denied: denied}, start)
+		if rw.holding && !st.peer.cc.outer {
+			// Counted and logged, and no handler of NewHTTPServer's
+			// around to release it: send the response (what net/http
+			// would have flushed after the handler) in one write.
+			rule.begin(true)
+			_ = rw.release()
+			rule.end(true, 0)
+		}
 		if p != nil {
 			// The response has begun: ending normally would pass a
 			// truncated body off as complete (a chunked response gets its

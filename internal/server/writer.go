@@ -38,6 +38,8 @@ type responseWriter struct {
 	written     int64
 	err         error // the first failed write to the client
 	clientGone  bool  // the client had closed or reset its connection when err happened
+	mayHold     bool  // the response may be held for one write (coalescingConn): a body follows
+	holding     bool  // it is held, until release
 }
 
 // readFromPiece is the most ReadFrom sends as one piece. Smaller pieces
@@ -58,8 +60,42 @@ func (w *responseWriter) WriteHeader(code int) {
 			// let net/http drain a body the client may never send.
 			w.Header().Set("Connection", "close")
 		}
+		if w.wroteHeader && w.mayHold {
+			w.startHold()
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// startHold holds a response with a small declared body on the
+// connection, so that its headers and body leave in one write when the
+// handler is done (ServeHTTP releases it after the response is counted
+// and logged, where net/http would have sent its last buffered bytes).
+func (w *responseWriter) startHold() {
+	cl := w.Header()["Content-Length"]
+	if len(cl) != 1 {
+		return
+	}
+	n, err := strconv.ParseInt(cl[0], 10, 64)
+	if err != nil || n <= 0 || n > coalesceMax {
+		return
+	}
+	w.holding = true
+	w.peer.cc.hold()
+}
+
+// release sends a held response: what net/http buffered, then what the
+// connection held, in one write.
+func (w *responseWriter) release() error {
+	if !w.holding {
+		return nil
+	}
+	w.holding = false
+	err := w.ctl.Flush()
+	if rerr := w.peer.cc.release(); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
@@ -125,7 +161,13 @@ func (w *responseWriter) Flush() {
 		w.WriteHeader(http.StatusOK)
 	}
 	w.rule.begin(true)
-	_ = w.ctl.Flush()
+	if w.holding {
+		if err := w.release(); err != nil {
+			_ = w.failed(err, true)
+		}
+	} else {
+		_ = w.ctl.Flush()
+	}
 	w.rule.end(true, 0)
 }
 

@@ -118,9 +118,23 @@ var unsupportedHeaders = [...]string{
 	"x-amz-bucket-object-lock-enabled",
 }
 
+// unsupportedCanonical holds unsupportedHeaders in the form http.Header
+// keeps them, so that checking costs no allocation per name.
+var unsupportedCanonical = func() (c [len(unsupportedHeaders)]string) {
+	for i, name := range unsupportedHeaders {
+		c[i] = http.CanonicalHeaderKey(name)
+	}
+	return c
+}()
+
 func rejectUnsupported(h http.Header) error {
-	for _, name := range unsupportedHeaders {
-		if v := h.Get(name); v != "" && !(name == "x-amz-bucket-object-lock-enabled" && strings.EqualFold(v, "false")) {
+	for i, key := range unsupportedCanonical {
+		v := h[key]
+		if len(v) == 0 || v[0] == "" {
+			continue
+		}
+		name := unsupportedHeaders[i]
+		if !(name == "x-amz-bucket-object-lock-enabled" && strings.EqualFold(v[0], "false")) {
 			return s3api.ErrNotImplemented.WithMessage("The %s header is not supported by the embedded store.", name)
 		}
 	}

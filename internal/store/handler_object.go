@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -78,10 +79,39 @@ var responseOverrides = [...][2]string{
 	{"response-content-encoding", "Content-Encoding"},
 }
 
+// getObjectQuery returns the query parameters of a GetObject or
+// HeadObject, or nil when none of those it reads (versionId, partNumber,
+// response-*) is present: a presigned URL's own parameters, which are
+// most of a query, are then not parsed again.
+func getObjectQuery(u *url.URL) url.Values {
+	raw := u.RawQuery
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		key, _, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(key, "%+;") {
+			return u.Query() // an escaped name: let the parser decide
+		}
+		if key == "versionId" || key == "partNumber" || strings.HasPrefix(key, "response-") {
+			return u.Query()
+		}
+	}
+	return nil
+}
+
+// headerValue is h.Get for a key given in canonical form, without the
+// allocation Get makes to canonicalize a name such as "x-amz-…".
+func headerValue(h http.Header, canonicalKey string) string {
+	if v := h[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // handleGetObject serves GetObject and (head) HeadObject: conditions,
 // then partNumber or Range, then headers and the data.
 func (s *Store) handleGetObject(w http.ResponseWriter, r *http.Request, info *s3api.Info, head bool) error {
-	q := r.URL.Query()
+	q := getObjectQuery(r.URL)
 	if err := checkVersionID(q.Get("versionId")); err != nil {
 		return err
 	}
@@ -165,14 +195,14 @@ func (s *Store) handleGetObject(w http.ResponseWriter, r *http.Request, info *s3
 			h.Set(o[1], v)
 		}
 	}
-	h.Set("ETag", oi.ETag)
+	h["Etag"] = []string{oi.ETag} // canonical already: Set would allocate to canonicalize "ETag"
 	h.Set("Last-Modified", lastModified)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	if len(oi.Tags) > 0 {
 		h.Set("x-amz-tagging-count", strconv.Itoa(len(oi.Tags)))
 	}
-	if length == oi.Size && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED") && oi.Checksum.Algorithm != "" {
+	if length == oi.Size && strings.EqualFold(headerValue(r.Header, "X-Amz-Checksum-Mode"), "ENABLED") && oi.Checksum.Algorithm != "" {
 		setChecksumHeader(h, oi.Checksum)
 		h.Set("x-amz-checksum-type", "FULL_OBJECT")
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -473,3 +474,44 @@ func TestObjectTagging(t *testing.T) {
 // canonicalisation: user metadata names go out in lower case, as S3 sends
 // them.
 func rawHeader(h http.Header, name string) []string { return h[name] }
+
+// TestGetObjectQuery checks that the query is parsed whenever it may name
+// a GetObject parameter, escaped or not, and skipped for a presigned URL's
+// own parameters.
+func TestGetObjectQuery(t *testing.T) {
+	presigned := "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=abc"
+	for _, tc := range []struct {
+		raw  string
+		want map[string]string // nil: not parsed
+	}{
+		{"", nil},
+		{presigned, nil},
+		{"x-id=GetObject", nil},
+		{"versionIdx=1", nil},
+		{presigned + "&versionId=null", map[string]string{"versionId": "null"}},
+		{"partNumber=2&" + presigned, map[string]string{"partNumber": "2"}},
+		{"response-content-type=text%2Fplain", map[string]string{"response-content-type": "text/plain"}},
+		{"version%49d=v1", map[string]string{"versionId": "v1"}},
+		{"part%4Eumber=3&" + presigned, map[string]string{"partNumber": "3"}},
+		{"response%2Dexpires=x", map[string]string{"response-expires": "x"}},
+		{"versionId", map[string]string{"versionId": ""}},
+	} {
+		u := &url.URL{Path: "/b/k", RawQuery: tc.raw}
+		q := getObjectQuery(u)
+		if tc.want == nil {
+			if q != nil {
+				t.Errorf("%q: parsed to %v, want no parse", tc.raw, q)
+			}
+			continue
+		}
+		if q == nil {
+			t.Errorf("%q: not parsed", tc.raw)
+			continue
+		}
+		for k, v := range tc.want {
+			if !q.Has(k) || q.Get(k) != v {
+				t.Errorf("%q: %s = %q (present %v), want %q", tc.raw, k, q.Get(k), q.Has(k), v)
+			}
+		}
+	}
+}

@@ -149,9 +149,12 @@ func sameSegments(a, b []segment) bool {
 
 // segmentIDs returns the ids of segs' data files (not of inline data).
 func segmentIDs(segs []segment) []string {
-	ids := make([]string, 0, len(segs))
+	var ids []string // nil for an object kept inline
 	for _, s := range segs {
 		if !s.Inline {
+			if ids == nil {
+				ids = make([]string, 0, len(segs))
+			}
 			ids = append(ids, s.ID)
 		}
 	}

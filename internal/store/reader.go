@@ -17,30 +17,52 @@ type Object struct {
 	Info ObjectInfo
 
 	s         *Store
-	ids       []string // pinned data files
-	inline    [][]byte // per segment of Info: a copy of its inline data, or nil
+	ids       []string  // pinned data files
+	inline    [][]byte  // per segment of Info: a copy of its inline data, or nil
+	copies    []*[]byte // the buffers of inline, from inlineCopies
 	closeOnce sync.Once
+}
+
+// inlineCopies recycles the buffers inline data is copied into when an
+// object is opened (it lives in the database's memory map only as long
+// as the read transaction): Close returns them, so a small GET leaves no
+// copy of the object behind for the garbage collector.
+var inlineCopies sync.Pool
+
+// copyInline copies v into a buffer from inlineCopies.
+func copyInline(v []byte) *[]byte {
+	b, _ := inlineCopies.Get().(*[]byte)
+	if b == nil || cap(*b) < len(v) {
+		nb := make([]byte, len(v), max(len(v), 4<<10))
+		b = &nb
+	}
+	*b = append((*b)[:0], v...)
+	return b
 }
 
 // OpenObject opens an object for reading.
 func (s *Store) OpenObject(bucket, key string) (*Object, error) {
 	for {
 		since := s.releaseCount()
-		oi, inline, err := s.lookupObject(bucket, key)
+		oi, inline, copies, err := s.lookupObject(bucket, key)
 		if err != nil {
 			return nil, err
 		}
 		ids := segmentIDs(oi.segs)
+		if ids == nil { // all inline, copied in the lookup: nothing to pin
+			return &Object{Info: oi, s: s, inline: inline, copies: copies}, nil
+		}
 		if s.pin(ids, since) {
-			return &Object{Info: oi, s: s, ids: ids, inline: inline}, nil
+			return &Object{Info: oi, s: s, ids: ids, inline: inline, copies: copies}, nil
 		}
 		// A release happened since the lookup: the files are safe only if
 		// the object still refers to them.
 		again, err := s.StatObject(bucket, key)
 		if err == nil && sameSegments(again.segs, oi.segs) {
-			return &Object{Info: again, s: s, ids: ids, inline: inline}, nil
+			return &Object{Info: again, s: s, ids: ids, inline: inline, copies: copies}, nil
 		}
 		s.unpin(ids)
+		putInline(copies)
 		if err != nil {
 			return nil, err
 		}
@@ -48,11 +70,15 @@ func (s *Store) OpenObject(bucket, key string) (*Object, error) {
 }
 
 // lookupObject is StatObject that also copies the object's inline data
-// (nil when it has none), read in the same transaction.
-func (s *Store) lookupObject(bucket, key string) (ObjectInfo, [][]byte, error) {
+// (nil when it has none), read in the same transaction, into buffers from
+// inlineCopies (returned by putInline).
+func (s *Store) lookupObject(bucket, key string) (ObjectInfo, [][]byte, []*[]byte, error) {
 	var oi ObjectInfo
 	var inline [][]byte
+	var copies []*[]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
+		putInline(copies) // a retried transaction starts over
+		inline, copies = nil, nil
 		b, err := objectsOf(tx, bucket)
 		if err != nil {
 			return err
@@ -73,16 +99,38 @@ func (s *Store) lookupObject(bucket, key string) (ObjectInfo, [][]byte, error) {
 			if inline == nil {
 				inline = make([][]byte, len(rec.Segments))
 			}
-			inline[i] = bytes.Clone(v) // v lives only as long as tx
+			c := copyInline(v) // v lives only as long as tx
+			copies = append(copies, c)
+			inline[i] = *c
 		}
 		return nil
 	})
-	return oi, inline, err
+	if err != nil {
+		putInline(copies)
+		return oi, nil, nil, err
+	}
+	return oi, inline, copies, nil
+}
+
+// putInline returns buffers of copyInline for reuse.
+func putInline(copies []*[]byte) {
+	for _, c := range copies {
+		if cap(*c) <= 64<<10 {
+			inlineCopies.Put(c)
+		}
+	}
 }
 
 // Close releases the object's data. It is safe to call more than once.
 func (o *Object) Close() error {
-	o.closeOnce.Do(func() { o.s.unpin(o.ids) })
+	o.closeOnce.Do(func() {
+		if o.ids != nil {
+			o.s.unpin(o.ids)
+		}
+		// The readers were closed first: nothing reads the copies now.
+		putInline(o.copies)
+		o.inline, o.copies = nil, nil
+	})
 	return nil
 }
 

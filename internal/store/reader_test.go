@@ -177,3 +177,54 @@ func TestReaderRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineCopiesAreNotShared checks that the recycled buffers inline
+// data is copied into belong to one open object at a time: objects open
+// together read their own data, before and after others are closed and
+// their buffers reused.
+func TestInlineCopiesAreNotShared(t *testing.T) {
+	e := newEnv(t)
+	e.mkBucket("bkt")
+	data := map[string]string{}
+	for i := range 8 {
+		key := fmt.Sprintf("k%d", i)
+		data[key] = strings.Repeat(string(rune('a'+i)), 1000+500*i)
+		e.put("bkt", key, data[key])
+	}
+	readAll := func(o *Object) string {
+		t.Helper()
+		rd := o.NewReader(0, o.Info.Size)
+		defer rd.Close()
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for round := range 20 {
+		var open []*Object
+		for i := range 8 {
+			key := fmt.Sprintf("k%d", (i+round)%8)
+			o, err := e.s.OpenObject("bkt", key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			open = append(open, o)
+			if i%3 == 2 { // close one early: its buffer goes back
+				first := open[0]
+				if got := readAll(first); got != data[first.Info.Key] {
+					t.Fatalf("round %d: %s read %.10q…", round, first.Info.Key, got)
+				}
+				first.Close()
+				open = open[1:]
+			}
+		}
+		for _, o := range open {
+			if got := readAll(o); got != data[o.Info.Key] {
+				t.Fatalf("round %d: %s read %.10q… (%d bytes)", round, o.Info.Key, got, len(got))
+			}
+			o.Close()
+			o.Close() // twice is harmless
+		}
+	}
+}

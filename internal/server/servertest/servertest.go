@@ -162,7 +162,7 @@ func Start(t testing.TB, opts Options) *Server {
 	serveDone := make(chan struct{})
 	go func() {
 		defer close(serveDone)
-		_ = hs.Serve(ln)
+		_ = hs.Serve(server.Listener(ln))
 	}()
 	s := &Server{
 		Server:     srv,
