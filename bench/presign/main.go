@@ -23,13 +23,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3limit/s3limit/bandwidth"
 )
 
 type config struct {
@@ -67,7 +68,7 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	n, err := parseSize(size)
+	n, err := bandwidth.ParseSize(size)
 	if err != nil {
 		return err
 	}
@@ -124,28 +125,6 @@ func run(args []string) error {
 	}
 	_, err = os.Stdout.WriteString(out.String())
 	return err
-}
-
-// parseSize accepts "4096", "4KiB", "64MiB", "1GiB" (KB/MB/GB as powers of
-// 1024 too), as bench/s3load does.
-func parseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}}
-	mult := int64(1)
-	num := strings.TrimSpace(s)
-	for _, u := range units {
-		if strings.HasSuffix(num, u.suffix) {
-			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
-			break
-		}
-	}
-	v, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("size %q: want a byte count such as 4096, 4KiB or 64MiB", s)
-	}
-	return v * mult, nil
 }
 
 func newClient(cfg config) *s3.Client {

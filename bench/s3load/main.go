@@ -22,7 +22,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +29,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3limit/s3limit/bandwidth"
 )
 
 type config struct {
@@ -82,7 +83,7 @@ func run(args []string) error {
 		fmt.Println(ln.Addr().(*net.TCPAddr).Port)
 		return nil
 	}
-	n, err := parseSize(size)
+	n, err := bandwidth.ParseSize(size)
 	if err != nil {
 		return err
 	}
@@ -114,28 +115,6 @@ func run(args []string) error {
 		return fmt.Errorf("%d requests failed; first: %v", res.errors, res.firstErr)
 	}
 	return nil
-}
-
-// parseSize accepts "4096", "4KiB", "64MiB", "1GiB" (also KB/MB/GB as
-// powers of 1024, as the rest of the benchmark's figures are).
-func parseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}}
-	mult := int64(1)
-	num := strings.TrimSpace(s)
-	for _, u := range units {
-		if strings.HasSuffix(num, u.suffix) {
-			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
-			break
-		}
-	}
-	v, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("size %q: want a byte count such as 4096, 4KiB or 64MiB", s)
-	}
-	return v * mult, nil
 }
 
 func newClient(cfg config) *s3.Client {

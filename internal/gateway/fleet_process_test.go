@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,26 +28,6 @@ const (
 	processAccessKey = "AKIAFLEETPROCESS0000"
 	processSecretKey = "fleetProcessSecret0000000000000000000000"
 )
-
-// buildS3limit builds cmd/s3limit into a temporary directory.
-func buildS3limit(t *testing.T) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test file")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the test builds the server with the go command: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "s3limit")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/s3limit")
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/s3limit: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // gatewayProcess is a running `s3limit serve -upstream ... -redis ...`.
 type gatewayProcess struct {
@@ -173,7 +152,7 @@ func leaseShares(t *testing.T, rdb *redis.Client, key string) map[string]int64 {
 // the whole limit is again there for the live servers.
 func TestGatewayFleetProcessKilledGivesBackItsShares(t *testing.T) {
 	const limit, key = 6, "global/Read:count"
-	bin := buildS3limit(t)
+	bin := testkit.BuildS3limit(t)
 	up := startVersitygw(t)
 	r := testpeer.StartRedis(t)
 	cb := filepath.Join(t.TempDir(), "circuit_breaker.json")

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -26,27 +25,6 @@ import (
 	"github.com/s3limit/s3limit/internal/server/servertest"
 	"github.com/s3limit/s3limit/internal/testkit"
 )
-
-// buildBinary builds cmd/s3limit into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test file")
-	}
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the crash test builds the server with the go command: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "s3limit")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/s3limit")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/s3limit: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // serverProcess is a running `s3limit serve`.
 type serverProcess struct {
@@ -149,7 +127,7 @@ func TestCrashDuringConcurrentUploads(t *testing.T) {
 		perWorker    = 6
 		killAfterAck = 12
 	)
-	bin := buildBinary(t)
+	bin := testkit.BuildS3limit(t)
 	dir := t.TempDir()
 	p := startProcess(t, bin, dir)
 	c := p.client()

@@ -28,7 +28,7 @@ import (
 func TestSIGTERMDrainsBeforeTheSocketCloses(t *testing.T) {
 	t.Parallel()
 	const delay = 3 * time.Second
-	bin := buildBinary(t)
+	bin := testkit.BuildS3limit(t)
 	dir := t.TempDir()
 	p := startProcess(t, bin, dir, "-shutdownDelay", delay.String(), "-shutdownTimeout", "30s")
 	c := p.client()

@@ -30,7 +30,7 @@ import (
 // uploads are in flight.
 func TestBinaryConfigLifecycle(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := testkit.BuildS3limit(t)
 	t.Run("restart with an invalid circuit breaker file", func(t *testing.T) { testRestartWithInvalidFile(t, bin) })
 	t.Run("first start with an invalid file", func(t *testing.T) { testFirstStartWithInvalidFile(t, bin) })
 	t.Run("SIGHUP during uploads", func(t *testing.T) { testHangupDuringUploads(t, bin) })
